@@ -1,0 +1,360 @@
+"""The autograd engine: runs the backward graph from the roots to the leaves.
+
+Mirrors torch/csrc/autograd/engine.cpp (single-threaded, CPU). Read this file next to it: the
+function names are the same.
+
+`Engine.execute(roots, grads, keep_graph, create_graph, accumulate_grad, outputs)`:
+
+1. **GraphRoot.** The roots' gradient edges hang under one GraphRoot node, whose output is the
+   root gradients.
+2. **compute_dependencies.** Walk the graph once from the root (an explicit stack, no
+   recursion) and count, for every node, how many edges point into it.
+3. **init_to_execute** (only for `autograd.grad` and `backward(inputs=...)`). Mark which nodes
+   must run: those from which a requested input can be reached. `grad()` *captures* the
+   gradient arriving at each requested input instead of writing `.grad`.
+4. **The loop.** Take the ready node with the highest `sequence_nr` from the ready queue (a
+   heap), `evaluate_function` it: `call_function` runs its hooks and its backward,
+   `validate_outputs` fixes shapes and dtypes, then each gradient is added into the
+   InputBuffer of the node its edge points to; a node whose dependency count reaches zero has
+   all its gradients and becomes ready.
+
+Note [Why count dependencies instead of sorting the graph]
+    A node may run only when every gradient for it has arrived, that is, when every node that
+    sends to it has run. Counting incoming edges once and decrementing as gradients arrive
+    gives exactly that, in one pass, without building a topological order in advance; the
+    ready queue then chooses among the runnable nodes (highest sequence_nr first, which is the
+    reverse of creation order, so memory is freed in the order it was allocated).
+
+Note [InputBuffer]
+    Where two paths meet (`y = x * x`, `z = a + a`) a node receives several gradients for the
+    same slot. The InputBuffer adds them: the first is moved in, later ones are added out of
+    place (never into a tensor some other node or the caller still holds).
+
+Note [Grad mode inside backward]
+    The whole backward runs with grad mode set to `create_graph`. Backward formulas are
+    written in HyperGrad ops, so with `create_graph=True` they record a graph of their own:
+    that graph is what a second `backward` differentiates.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from .anomaly import _anomaly, warn_forward_trace
+from .grad_mode import _state
+from .node import AccumulateGrad, GraphRoot
+
+__all__ = ["Engine", "GraphTask", "get_default_engine"]
+
+
+class GraphTask:
+    """The state of one backward run (torch's GraphTask): counts, buffers, captures."""
+
+    __slots__ = ("keep_graph", "create_graph", "dependencies", "not_ready", "exec_info",
+                 "captured_vars", "callbacks")
+
+    def __init__(self, keep_graph, create_graph):
+        self.keep_graph = keep_graph
+        self.create_graph = create_graph
+        self.dependencies = {}
+        self.not_ready = {}          # node -> InputBuffer (a list, one slot per gradient input)
+        self.exec_info = None        # node -> _ExecInfo when only part of the graph must run
+        self.captured_vars = []
+        self.callbacks = []
+
+
+class _ExecInfo:
+    """Whether a node must run (`needed`) and which of its input gradients to capture."""
+
+    __slots__ = ("needed", "captures")
+
+    def __init__(self):
+        self.needed = False
+        self.captures = None         # list of (input_nr, output_index)
+
+    def should_execute(self):
+        return self.needed or self.captures is not None
+
+
+class Engine:
+    """Executes backward graphs. One instance serves the process (`get_default_engine()`).
+
+    `observers` is a list of objects notified of each step (used by `hypergrad.viz` to record
+    a backward pass); empty by default, so the loop pays one falsy check per node.
+    """
+
+    def __init__(self):
+        self.observers = []
+
+    # ------------------------------------------------------------------------------------------
+    def execute(self, roots, grads, keep_graph, create_graph, accumulate_grad, outputs=None):
+        """Run backward from `roots` (Edges) seeded with `grads`; return captured gradients.
+
+        `outputs` (Edges) are the inputs of `autograd.grad` / `backward(inputs=...)`: with
+        `accumulate_grad=False` their gradients are captured and returned; with True, only the
+        nodes needed to reach them run.
+        """
+        graph_task = GraphTask(keep_graph, create_graph)
+        graph_root = GraphRoot(roots, grads)
+        compute_dependencies(graph_root, graph_task)
+        if outputs is not None:
+            init_to_execute(graph_root, graph_task, outputs, accumulate_grad)
+        previous_mode = _state.enabled
+        _state.enabled = create_graph
+        try:
+            for observer in self.observers:
+                observer.on_start(graph_root, graph_task)
+            self._run(graph_root, graph_task)
+            for callback in graph_task.callbacks:
+                callback()
+        finally:
+            _state.enabled = previous_mode
+            for observer in self.observers:
+                observer.on_finish(graph_task)
+        return graph_task.captured_vars
+
+    def _run(self, graph_root, graph_task):
+        """The ready-queue loop (torch's `thread_main`)."""
+        ready_queue = [(-graph_root._sequence_nr, 0, graph_root, [])]
+        tie_breaker = 1
+        not_ready = graph_task.not_ready
+        dependencies = graph_task.dependencies
+        exec_info = graph_task.exec_info
+        observers = self.observers
+        while ready_queue:
+            _, _, fn, inputs = heapq.heappop(ready_queue)
+            outputs = self.evaluate_function(graph_task, fn, inputs)
+            if outputs is None:
+                continue
+            for (next_fn, input_nr), grad in zip(fn.next_edges, outputs):
+                if next_fn is None:
+                    continue
+                remaining = dependencies[next_fn] - 1
+                dependencies[next_fn] = remaining
+                if exec_info is not None:
+                    info = exec_info.get(next_fn)
+                    if info is None or not info.should_execute():
+                        continue
+                buffer = not_ready.get(next_fn)
+                if buffer is None:
+                    buffer = not_ready[next_fn] = [None] * len(next_fn._input_metadata)
+                input_buffer_add(buffer, input_nr, grad)
+                if observers:
+                    for observer in observers:
+                        observer.on_send(fn, next_fn, input_nr, grad, buffer)
+                if remaining == 0:
+                    del not_ready[next_fn]
+                    heapq.heappush(ready_queue, (-next_fn._sequence_nr, tie_breaker, next_fn,
+                                                 buffer))
+                    tie_breaker += 1
+
+    def evaluate_function(self, graph_task, fn, inputs):
+        """Capture what `grad()` asked for, run the node, release its saved tensors."""
+        exec_info = graph_task.exec_info
+        if exec_info is not None:
+            info = exec_info[fn] if fn in exec_info else None
+            if info is not None and info.captures is not None:
+                if not info.needed:
+                    inputs = call_tensor_pre_hooks(fn, inputs)
+                for input_nr, output_index in info.captures:
+                    graph_task.captured_vars[output_index] = inputs[input_nr]
+            if info is None or not info.needed:
+                return None
+        for observer in self.observers:
+            observer.on_call(fn, inputs)
+        try:
+            outputs = call_function(graph_task, fn, inputs)
+        except BaseException:
+            if _anomaly["enabled"]:
+                warn_forward_trace(fn)
+            raise
+        if not graph_task.keep_graph:
+            fn.release_variables()
+            for observer in self.observers:
+                observer.on_release(fn)
+        if _anomaly["enabled"] and _anomaly["check_nan"]:
+            check_nan(fn, outputs)
+        for observer in self.observers:
+            observer.on_return(fn, outputs)
+        return outputs
+
+
+def compute_dependencies(graph_root, graph_task):
+    """Count the edges into every node reachable from the root (an explicit stack, no recursion)."""
+    dependencies = graph_task.dependencies
+    stack = [graph_root]
+    while stack:
+        fn = stack.pop()
+        for next_fn, _ in fn.next_edges:
+            if next_fn is None:
+                continue
+            if next_fn in dependencies:
+                dependencies[next_fn] += 1
+            else:
+                dependencies[next_fn] = 1
+                stack.append(next_fn)
+
+
+def init_to_execute(graph_root, graph_task, outputs, accumulate_grad):
+    """Mark the nodes that lead to a requested input (torch's `GraphTask::init_to_execute`).
+
+    A node must run if any node it sends gradients to must run. This is a post-order walk done
+    with an explicit stack of (node, index of the next child to visit) frames.
+    """
+    exec_info = graph_task.exec_info = {}
+    for output_index, (fn, input_nr) in enumerate(outputs):
+        info = exec_info.get(fn)
+        if info is None:
+            info = exec_info[fn] = _ExecInfo()
+        if accumulate_grad:
+            info.needed = True
+        else:
+            if info.captures is None:
+                info.captures = []
+            info.captures.append((input_nr, output_index))
+    graph_task.captured_vars = [None] * (0 if accumulate_grad else len(outputs))
+
+    stack = [(graph_root, 0)]
+    visited = {graph_root}
+    while stack:
+        fn, child = stack[-1]
+        edges = fn.next_edges
+        while child < len(edges):
+            next_fn = edges[child].function
+            child += 1
+            if next_fn is not None and next_fn not in visited:
+                visited.add(next_fn)
+                stack[-1] = (fn, child)
+                stack.append((next_fn, 0))
+                break
+        else:
+            stack.pop()
+            for next_fn, _ in edges:
+                info = exec_info.get(next_fn)
+                if info is not None and info.should_execute():
+                    own = exec_info.get(fn)
+                    if own is None:
+                        own = exec_info[fn] = _ExecInfo()
+                    own.needed = True
+                    break
+
+
+def call_tensor_pre_hooks(fn, inputs):
+    """Run hooks registered with `tensor.register_hook`, then the retains-grad hooks."""
+    hooks = fn._tensor_hooks()
+    if hooks:
+        for output_nr, by_id in hooks.items():
+            for hook in tuple(by_id.values()):
+                result = hook(inputs[output_nr])
+                if result is not None:
+                    inputs[output_nr] = result
+    retains = fn._retains_grad_hooks
+    if retains:
+        for output_nr, hook in tuple(retains.items()):
+            hook(inputs[output_nr])
+    return inputs
+
+
+def call_function(graph_task, fn, inputs):
+    """Hooks, the node's backward, validation (torch's `call_function`)."""
+    if fn._tensor_pre_hooks or fn._retains_grad_hooks or (
+            type(fn) is AccumulateGrad and fn.variable._hooks):
+        inputs = call_tensor_pre_hooks(fn, inputs)
+    if fn._pre_hooks:
+        for hook in tuple(fn._pre_hooks.values()):
+            result = hook(tuple(inputs))
+            if result is not None:
+                inputs = list(result)
+    outputs = fn.apply(inputs)
+    validate_outputs(fn, outputs)
+    if fn._post_hooks:
+        for hook in tuple(fn._post_hooks.values()):
+            result = hook(tuple(outputs), tuple(inputs))
+            if result is not None:
+                outputs = list(result)
+    return outputs
+
+
+def validate_outputs(fn, grads):
+    """Check each gradient against the input it is for: count, shape (summing a broadcast
+    gradient down to the input's shape) and dtype. Fixes are made in the list itself."""
+    edges = fn.next_edges
+    if len(grads) != len(edges):
+        raise RuntimeError(f"Function {fn.name()} returned an invalid number of gradients - "
+                           f"expected {len(edges)}, but got {len(grads)}")
+    for i, grad in enumerate(grads):
+        next_fn, input_nr = edges[i]
+        if next_fn is None or grad is None:
+            continue
+        shape, dtype = next_fn._input_metadata[input_nr]
+        data = grad._data
+        if data.shape != shape:
+            if not _is_expandable_to(shape, data.shape):
+                raise RuntimeError(
+                    f"Function {fn.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(data.shape)} but expected shape compatible with {list(shape)}")
+            grad = grads[i] = sum_to(grad, shape)
+        if grad._data.dtype != dtype:
+            grads[i] = grad.to(_dtype_of(dtype))
+
+
+def _is_expandable_to(shape, desired):
+    """True if a tensor of `shape` broadcasts to `desired` (torch's `is_expandable_to`)."""
+    if len(shape) > len(desired):
+        return False
+    for size, target in zip(reversed(shape), reversed(desired)):
+        if size != target and size != 1:
+            return False
+    return True
+
+
+def sum_to(grad, shape):
+    """Sum `grad` over the dimensions that broadcasting added to reach it from `shape`."""
+    if _state.enabled:
+        return grad.sum_to_size(shape)
+    data = grad._data
+    lead = data.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and data.shape[lead + i] != 1)
+    if axes:
+        data = data.sum(axis=axes, keepdims=True)
+    from ..tensor import Tensor
+
+    return Tensor._make(np.ascontiguousarray(data.reshape(shape)))
+
+
+def input_buffer_add(buffer, index, grad):
+    """Add `grad` into slot `index` of an InputBuffer (see Note [InputBuffer])."""
+    if grad is None:
+        return
+    old = buffer[index]
+    if old is None:
+        buffer[index] = grad
+    elif _state.enabled:
+        buffer[index] = old + grad
+    else:
+        from ..tensor import Tensor
+
+        buffer[index] = Tensor._make(old._data + grad._data)
+
+
+def check_nan(fn, outputs):
+    for i, grad in enumerate(outputs):
+        if grad is not None and np.isnan(grad._data).any():
+            raise RuntimeError(f"Function '{fn.name()}' returned nan values in its {i}th output.")
+
+
+def _dtype_of(np_dtype):
+    from ..dtypes import from_numpy_dtype
+
+    return from_numpy_dtype(np_dtype)
+
+
+_default_engine = Engine()
+
+
+def get_default_engine():
+    """The engine `backward()` and `autograd.grad()` use."""
+    return _default_engine

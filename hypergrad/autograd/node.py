@@ -1,0 +1,253 @@
+"""The backward graph: Node, Edge, AccumulateGrad and GraphRoot.
+
+Mirrors torch/csrc/autograd/function.h, edge.h, functions/accumulate_grad.h and
+functions/basic_ops.h.
+
+Every differentiable operation creates one `Node` (`MulBackward0` for `mul`). A node is the
+*backward* of that operation: it takes the gradients of the operation's outputs and returns the
+gradients of its inputs. Its `next_edges` say where those input gradients go: one `Edge` per
+forward input, pointing at the node that produced that input (`input.grad_fn`), at the input's
+`AccumulateGrad` when the input is a leaf that requires grad, or nowhere (an invalid edge,
+`Edge(None, 0)`) when the input needs no gradient.
+
+Note [Names: inputs and outputs of a Node]
+    PyTorch names a node's arguments from the node's point of view: a node's *inputs* are the
+    gradients it receives (one per forward output) and its *outputs* are the gradients it sends
+    (one per forward input). So `input_nr` in an Edge is the index of the gradient slot on the
+    receiving node, which is the `output_nr` of the forward tensor. We keep those names so the
+    code reads like PyTorch's.
+
+Note [sequence_nr]
+    Each node gets a number from a counter when it is created. The engine runs ready nodes with
+    the highest number first, which makes backward visit nodes in roughly the reverse order of
+    the forward pass; AccumulateGrad gets the largest possible number so a leaf's gradient is
+    written as soon as it is complete.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import NamedTuple
+
+__all__ = ["Node", "Edge", "AccumulateGrad", "GraphRoot", "RemovableHandle", "next_sequence_nr"]
+
+_sequence_counter = itertools.count()
+next_sequence_nr = _sequence_counter.__next__
+
+MAX_SEQUENCE_NR = sys.maxsize  # AccumulateGrad: run as soon as ready (Note [sequence_nr])
+
+
+class Edge(NamedTuple):
+    """Where a gradient goes: `function`'s gradient slot number `input_nr` (torch/csrc/autograd/edge.h)."""
+
+    function: "Node | None"
+    input_nr: int
+
+    def is_valid(self):
+        return self.function is not None
+
+    def __repr__(self):  # prints as torch's next_functions entries do: (node, input_nr)
+        return tuple.__repr__(self)
+
+
+INVALID_EDGE = Edge(None, 0)
+
+
+class RemovableHandle:
+    """Returned by every `register_*hook`; `handle.remove()` takes the hook out again."""
+
+    _ids = itertools.count()
+    __slots__ = ("_hooks", "id")
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = next(self._ids)
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Node:
+    """A backward function in the graph (torch/csrc/autograd/function.h).
+
+    Subclasses implement `apply(grad_outputs) -> grad_inputs`: a list with one gradient (a
+    Tensor, or None for "zero") per `next_edges` entry. Hooks, in the order the engine calls
+    them: tensor pre-hooks, retains-grad hooks, pre-hooks, then `apply`, then post-hooks.
+    """
+
+    __slots__ = ("next_edges", "_sequence_nr", "_input_metadata", "_pre_hooks", "_post_hooks",
+                 "_tensor_pre_hooks", "_retains_grad_hooks", "_metadata", "__weakref__")
+
+    def __init__(self, next_edges=(), sequence_nr=None):
+        self.next_edges = tuple(next_edges)
+        self._sequence_nr = next_sequence_nr() if sequence_nr is None else sequence_nr
+        self._input_metadata = ()
+        self._pre_hooks = self._post_hooks = None
+        self._tensor_pre_hooks = self._retains_grad_hooks = None
+        self._metadata = None
+
+    # --- identity -----------------------------------------------------------------------------
+    def name(self):
+        """The node's class name, e.g. "MulBackward0" (what `repr(grad_fn)` shows)."""
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def sequence_nr(self):
+        return self._sequence_nr
+
+    @property
+    def next_functions(self):
+        """`((node_or_None, input_nr), ...)`, one pair per forward input, as in torch."""
+        return self.next_edges
+
+    @property
+    def metadata(self):
+        """A dict for your own notes about this node; anomaly mode stores the forward trace here."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def num_inputs(self):
+        """How many gradients this node receives: one per output of its forward operation."""
+        return len(self._input_metadata)
+
+    def num_outputs(self):
+        """How many gradients this node returns: one per input of its forward operation."""
+        return len(self.next_edges)
+
+    def input_metadata(self, index):
+        """`(shape, dtype)` of the forward output whose gradient arrives in slot `index`."""
+        return self._input_metadata[index]
+
+    # --- the computation ------------------------------------------------------------------------
+    def apply(self, grad_outputs):
+        raise NotImplementedError(f"{self.name()} does not implement apply")
+
+    def __call__(self, *grad_outputs):
+        return self.apply(list(grad_outputs))
+
+    def release_variables(self):
+        """Free what this node saved for backward (called after backward unless retain_graph)."""
+
+    # --- hooks --------------------------------------------------------------------------------
+    def register_hook(self, fn):
+        """`fn(grad_inputs, grad_outputs)` runs after the node; it may return new grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        handle = RemovableHandle(self._post_hooks)
+        self._post_hooks[handle.id] = fn
+        return handle
+
+    def register_prehook(self, fn):
+        """`fn(grad_outputs)` runs before the node; it may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle.id] = fn
+        return handle
+
+    def _register_tensor_pre_hook(self, output_nr, fn):
+        """A hook from `tensor.register_hook` on this node's forward output `output_nr`."""
+        if self._tensor_pre_hooks is None:
+            self._tensor_pre_hooks = {}
+        hooks = self._tensor_pre_hooks.setdefault(output_nr, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = fn
+        return handle
+
+    def _tensor_hooks(self):
+        """`{output_nr: {id: hook}}` of tensor pre-hooks, or None."""
+        return self._tensor_pre_hooks
+
+
+class GraphRoot(Node):
+    """The node the engine starts from: it hands the root gradients to the roots' edges.
+
+    torch/csrc/autograd/functions/basic_ops.h. `backward(y)` with several roots is one
+    GraphRoot whose next_edges are the roots' gradient edges.
+    """
+
+    __slots__ = ("outputs",)
+
+    def __init__(self, roots, grads):
+        super().__init__(roots, sequence_nr=MAX_SEQUENCE_NR)
+        self.outputs = list(grads)
+
+    def apply(self, grad_outputs):
+        return self.outputs
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor that requires grad: writes the arriving gradient into `.grad`.
+
+    torch/csrc/autograd/functions/accumulate_grad.h. The node holds its leaf strongly and the
+    leaf holds the node weakly (`tensor._grad_accumulator`), so the graph keeps the leaf alive
+    and not the other way round. Rules (accumulate_grad.h, `accumulateGrad`):
+
+    - no `.grad` yet: `.grad` becomes a copy of the gradient (a copy, so that `.grad` never
+      shares memory with a gradient some other tensor or the caller also holds);
+    - `.grad` exists and grad mode is off: it is added in place;
+    - `.grad` exists and grad mode is on (`create_graph=True`): `.grad = .grad + new`, out of
+      place, so the new `.grad` has a `grad_fn` and can itself be differentiated.
+
+    Then the leaf's post-accumulate-grad hooks run.
+    """
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__((), sequence_nr=MAX_SEQUENCE_NR)
+        self.variable = variable
+
+    @property
+    def _input_metadata(self):
+        data = self.variable._data
+        return ((data.shape, data.dtype),)
+
+    @_input_metadata.setter
+    def _input_metadata(self, value):
+        pass  # derived from the variable, which may have been given new `.data`
+
+    def _tensor_hooks(self):
+        hooks = self.variable._hooks
+        return {0: hooks} if hooks else None
+
+    def apply(self, grad_outputs):
+        from ..tensor import Tensor
+        from .grad_mode import _state
+
+        new_grad = grad_outputs[0]
+        if new_grad is None:
+            return []
+        variable = self.variable
+        old = variable._grad
+        if old is None:
+            if _state.enabled:
+                variable._grad = new_grad.clone()
+            else:
+                variable._grad = Tensor._make(new_grad._data.copy())
+        elif not _state.enabled:
+            if old.requires_grad:
+                variable._grad = Tensor._make(old._data + new_grad._data)
+            else:
+                old._data += new_grad._data
+                old._version_counter.bump()
+        else:
+            variable._grad = old + new_grad
+        hooks = variable._post_acc_hooks
+        if hooks:
+            for hook in tuple(hooks.values()):
+                hook(variable)
+        return []
+
+    def name(self):
+        return "AccumulateGrad"

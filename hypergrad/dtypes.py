@@ -1,0 +1,223 @@
+"""Data types, the default dtype, and PyTorch's type-promotion rules.
+
+A `dtype` is a small immutable object (`hypergrad.float32`) that wraps the numpy dtype holding
+the data and knows its *category*: bool < integer < floating < complex.
+
+Note [Type promotion is not numpy's]
+    numpy and PyTorch disagree on what `int32_tensor + 1.5` or `float32 + float64_scalar` should
+    be. HyperGrad follows PyTorch (`torch.result_type`, c10/core/ScalarType.h and
+    aten/src/ATen/native/TypeProperties.cpp):
+
+    1. Operands fall in three priority groups: tensors with dimensions, 0-dim tensors, and Python
+       numbers ("wrapped numbers").
+    2. The result starts as the promotion of the dimensioned tensors. A 0-dim tensor participates
+       only if its category is higher than the result's so far; a Python number only if its
+       category is higher than every tensor's, and then it contributes the *default* dtype of its
+       category (float -> the default float dtype, int -> int64, complex -> complex64 for a
+       float32 default).
+    3. Within a category the usual lattice applies (uint8 + int8 -> int16, float16 + float32 ->
+       float32); values are never inspected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+    "complex64", "complex128", "half", "float", "double", "short", "int", "long", "cfloat",
+    "cdouble", "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
+    "can_cast", "from_numpy_dtype", "to_dtype",
+]
+
+_BOOL, _INTEGER, _FLOATING, _COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A tensor element type, the counterpart of `torch.dtype`.
+
+    Attributes mirror torch's: `is_floating_point`, `is_complex`, `is_signed`, `itemsize`.
+    `numpy` is the numpy dtype HyperGrad stores the data in.
+    """
+
+    __slots__ = ("name", "numpy", "category", "itemsize", "is_signed", "_tensor_type")
+
+    def __init__(self, name, numpy_dtype, category, tensor_type):
+        self.name = name
+        self.numpy = np.dtype(numpy_dtype)
+        self.category = category
+        self.itemsize = self.numpy.itemsize
+        self.is_signed = self.numpy.kind in "ifc"
+        self._tensor_type = tensor_type
+
+    @property
+    def is_floating_point(self):
+        return self.category == _FLOATING
+
+    @property
+    def is_complex(self):
+        return self.category == _COMPLEX
+
+    def __repr__(self):
+        return f"hypergrad.{self.name}"
+
+    def __reduce__(self):
+        return (to_dtype, (self.name,))
+
+
+bool = dtype("bool", np.bool_, _BOOL, "BoolTensor")  # noqa: A001 - torch's name
+uint8 = dtype("uint8", np.uint8, _INTEGER, "ByteTensor")
+int8 = dtype("int8", np.int8, _INTEGER, "CharTensor")
+int16 = dtype("int16", np.int16, _INTEGER, "ShortTensor")
+int32 = dtype("int32", np.int32, _INTEGER, "IntTensor")
+int64 = dtype("int64", np.int64, _INTEGER, "LongTensor")
+float16 = dtype("float16", np.float16, _FLOATING, "HalfTensor")
+float32 = dtype("float32", np.float32, _FLOATING, "FloatTensor")
+float64 = dtype("float64", np.float64, _FLOATING, "DoubleTensor")
+complex64 = dtype("complex64", np.complex64, _COMPLEX, "ComplexFloatTensor")
+complex128 = dtype("complex128", np.complex128, _COMPLEX, "ComplexDoubleTensor")
+
+# torch's aliases
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
+
+ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, float32, float64, complex64,
+              complex128)
+FLOATING_DTYPES = (float16, float32, float64)
+INTEGER_DTYPES = (uint8, int8, int16, int32, int64)
+
+_BY_NUMPY = {d.numpy: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
+                cfloat=complex64, cdouble=complex128)
+
+
+def from_numpy_dtype(np_dtype):
+    """The HyperGrad dtype that stores data of numpy dtype `np_dtype`."""
+    try:
+        return _BY_NUMPY[np_dtype]
+    except KeyError:
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported "
+            "types are: float64, float32, float16, complex64, complex128, int64, int32, int16, "
+            "int8, uint8, and bool.") from None
+
+
+def to_dtype(value):
+    """Accept a HyperGrad dtype, its name, a numpy dtype or a Python type; return a `dtype`."""
+    if isinstance(value, dtype):
+        return value
+    if isinstance(value, str) and value in _BY_NAME:
+        return _BY_NAME[value]
+    if value is builtins_float:
+        return get_default_dtype()
+    if value is builtins_int:
+        return int64
+    if value is builtins_bool:
+        return bool
+    try:
+        return from_numpy_dtype(np.dtype(value))
+    except TypeError:
+        raise TypeError(f"expected a hypergrad dtype (such as hypergrad.float32), got {value!r}") \
+            from None
+
+
+import builtins as _builtins  # noqa: E402  (after the dtype names shadow the builtins)
+
+builtins_float, builtins_int, builtins_bool, builtins_complex = (
+    _builtins.float, _builtins.int, _builtins.bool, _builtins.complex)
+
+# ----------------------------------------------------------------------------------------------
+# The default dtype
+# ----------------------------------------------------------------------------------------------
+_default = [float32]
+
+
+def get_default_dtype():
+    """The dtype of floating tensors created from Python floats (`torch.get_default_dtype`)."""
+    return _default[0]
+
+
+def set_default_dtype(d):
+    """Set the default floating dtype (`torch.set_default_dtype`); float32 or float64 only."""
+    d = to_dtype(d)
+    if d not in (float16, float32, float64):
+        raise TypeError("only floating-point types are supported as the default type")
+    _default[0] = d
+
+
+def default_complex_dtype():
+    return complex128 if _default[0] is float64 else complex64
+
+
+# ----------------------------------------------------------------------------------------------
+# Promotion
+# ----------------------------------------------------------------------------------------------
+def promote_types(a, b):
+    """The smallest dtype both `a` and `b` can be cast to (`torch.promote_types`)."""
+    if a is b:
+        return a
+    return _BY_NUMPY[np.promote_types(a.numpy, b.numpy)]
+
+
+def _scalar_dtype(value):
+    """The dtype a Python number contributes when it decides the result (rule 2)."""
+    if isinstance(value, builtins_bool):
+        return bool
+    if isinstance(value, builtins_int):
+        return int64
+    if isinstance(value, builtins_float):
+        return _default[0]
+    if isinstance(value, builtins_complex):
+        return default_complex_dtype()
+    raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")
+
+
+def result_type(*operands):
+    """The dtype an elementwise op on `operands` computes in (`torch.result_type`).
+
+    Each operand is a Tensor, a numpy array (treated as a tensor) or a Python number. See
+    Note [Type promotion is not numpy's] above.
+    """
+    dim_result = zero_dim_result = scalar_result = None
+    for value in operands:
+        data = getattr(value, "_data", value)
+        if isinstance(data, np.ndarray):
+            d = _BY_NUMPY[data.dtype]
+            if data.ndim:
+                dim_result = d if dim_result is None else promote_types(dim_result, d)
+            else:
+                zero_dim_result = d if zero_dim_result is None else promote_types(zero_dim_result, d)
+        elif value is not None:
+            d = _scalar_dtype(value)
+            scalar_result = d if scalar_result is None else promote_types(scalar_result, d)
+    result = None
+    for group in (dim_result, zero_dim_result, scalar_result):
+        if group is None:
+            continue
+        if result is None:
+            result = group
+        elif group.category > result.category:
+            # a lower-priority group only wins by category; within a category, the
+            # higher-priority group keeps its width (float32 + float64 0-dim -> float32)
+            result = group if group is not scalar_result else _category_default(group)
+    if result is None:
+        raise TypeError("result_type needs at least one operand")
+    return result
+
+
+def _category_default(d):
+    if d.category == _FLOATING:
+        return _default[0]
+    if d.category == _COMPLEX:
+        return default_complex_dtype()
+    return d
+
+
+def can_cast(from_, to):
+    """Whether an in-place op may write a `from_` result into a `to` tensor (`torch.can_cast`).
+
+    torch allows any cast that does not lower the category (float -> int is refused).
+    """
+    return from_.category <= to.category

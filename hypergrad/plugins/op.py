@@ -1,0 +1,489 @@
+"""The Op base class: one class per operator, its Node made with it, its function built once.
+
+An op author writes::
+
+    class Mul(Op):
+        '''Elementwise product.  out = a * b;  d/da = grad * b;  d/db = grad * a'''
+        name = "mul"
+        methods = ("mul", "mul_", "__mul__", "__rmul__", "__imul__")
+        inputs = 2
+        type_promotion = DEFAULT
+        reference = "torch.mul"
+        samples = binary()
+
+        def forward(ctx, a, b):         # numpy in, numpy out
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        def backward(ctx, grad):        # Tensors in, Tensors out, in HyperGrad ops
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a
+
+Defining the class does the rest (`__init_subclass__`):
+
+- creates the Node subclass `MulBackward0` (`Mul.node_class`), whose instances are the `ctx`
+  of forward and the `grad_fn` of the outputs;
+- builds `Mul.apply`, the tight function that runs the op: unwrap tensors, promote dtypes,
+  call forward, wrap outputs, and, when a gradient is needed, connect the node to the graph;
+- registers the op (`hypergrad.mul`, the Tensor methods and operators) through the registry.
+
+Note [What the machinery does so each op need not]
+    - type promotion (`type_promotion`), per torch's rules, before forward;
+    - `needs_input_grad`, and `None` for inputs that need no gradient, after backward;
+    - summing a broadcast gradient back to the input's shape and casting it to the input's
+      dtype (the engine's `validate_outputs`);
+    - saving: `ctx.save_for_backward` takes the numpy arrays forward was given or returned,
+      and the machinery saves the corresponding *tensors* (inputs stay connected to the graph;
+      outputs are saved without a cycle), with version checks. Anything else saved is kept as
+      a constant;
+    - in-place variants (`mul_`, `__imul__`) from the out-of-place op: the leaf check, the
+      dtype check, the write, the version bump and the new `grad_fn`.
+
+Note [The hot path]
+    `apply` runs for every operation a user performs, so it is one closure built when the
+    class is defined: no registry look-ups, no plugin calls, no dicts built per call.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .. import dtypes as _dtypes
+from ..autograd.anomaly import _anomaly, record_forward_trace
+from ..autograd.grad_mode import _state
+from ..autograd.node import INVALID_EDGE, Edge, Node, next_sequence_nr
+from ..autograd.saved import SavedTensor
+from ..tensor import Tensor
+
+__all__ = ["Op", "OpNode", "DEFAULT", "INT_TO_FLOAT", "ALWAYS_BOOL", "NO_PROMOTION",
+           "inplace_variant"]
+
+# Type-promotion kinds, named after torch's ELEMENTWISE_TYPE_PROMOTION_KIND.
+NO_PROMOTION = None
+DEFAULT = "default"            # compute and return in result_type(inputs)
+INT_TO_FLOAT = "int_to_float"  # as DEFAULT, but integer/bool results become the default float
+ALWAYS_BOOL = "always_bool"    # compute in result_type(inputs), return bool (comparisons)
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_SCALAR_CATEGORY = {bool: 0, int: 1, float: 2, complex: 3}
+
+
+def _promote(values, kind):
+    """Cast the array operands to the dtype torch would compute in; return (values, dtype)."""
+    common = None
+    same = True
+    top_scalar = -1
+    for value in values:
+        if type(value) is np.ndarray:
+            if common is None:
+                common = value.dtype
+            elif value.dtype != common:
+                same = False
+        elif value is not None:
+            category = _SCALAR_CATEGORY.get(type(value))
+            if category is None:
+                if isinstance(value, (np.generic,)):
+                    category = _CATEGORY[np.asarray(value).dtype.kind]
+                else:
+                    raise TypeError(f"expected a Tensor or a Python number, got "
+                                    f"{type(value).__name__}")
+            top_scalar = max(top_scalar, category)
+    if common is not None and same and top_scalar <= _CATEGORY[common.kind]:
+        dtype = common
+    else:
+        dtype = _dtypes.result_type(*[v for v in values if v is not None]).numpy
+    if kind == INT_TO_FLOAT and dtype.kind in "biu":
+        dtype = _dtypes.get_default_dtype().numpy
+    if not same or dtype != common:
+        values = [v.astype(dtype) if type(v) is np.ndarray and v.dtype != dtype else v
+                  for v in values]
+    return values, dtype
+
+
+class _ForwardContext:
+    """The `ctx` forward receives when no gradient will be needed: saving is a no-op."""
+
+    needs_input_grad = ()
+
+    def save_for_backward(self, *values):
+        pass
+
+    def mark_non_differentiable(self, *values):
+        pass
+
+
+class OpNode(Node):
+    """Base of every op's Node class (`MulBackward0`): the `ctx` of forward and backward.
+
+    Holds what forward saved and runs the op's `backward` when the engine calls `apply`.
+    """
+
+    __slots__ = ("_to_save", "_saved", "needs_input_grad", "_non_differentiable", "__dict__")
+    op = None  # set on each generated subclass
+
+    def __init__(self):
+        self.next_edges = ()
+        self._sequence_nr = 0
+        self._input_metadata = ()
+        self._pre_hooks = self._post_hooks = None
+        self._tensor_pre_hooks = self._retains_grad_hooks = None
+        self._metadata = None
+        self._to_save = None
+        self._saved = ()
+        self.needs_input_grad = ()
+        self._non_differentiable = None
+
+    # --- the ctx API used inside forward and backward --------------------------------------
+    def save_for_backward(self, *values):
+        """Keep values for backward: the arrays forward received or returned, or numbers.
+
+        Call it at most once, inside forward. An array that is one of forward's inputs or
+        outputs is saved as that *tensor* (see Note [What the machinery does]); any other
+        array is saved as a constant.
+        """
+        self._to_save = values
+
+    @property
+    def saved_tensors(self):
+        """What forward saved, as Tensors (numbers stay numbers), checked for in-place changes."""
+        return tuple(value.unpack(self) if type(value) is SavedTensor else value
+                     for value in self._saved)
+
+    def mark_non_differentiable(self, *arrays):
+        """Declare outputs (the arrays forward returns) that have no gradient."""
+        self._non_differentiable = arrays
+
+    def release_variables(self):
+        for value in self._saved:
+            if type(value) is SavedTensor:
+                value.release()
+
+    # --- running backward ---------------------------------------------------------------------
+    def apply(self, grad_outputs):
+        metadata = self._input_metadata
+        for i, grad in enumerate(grad_outputs):
+            if grad is None and metadata[i][1].kind in "fc":
+                grad_outputs[i] = Tensor._make(np.zeros(metadata[i][0], metadata[i][1]))
+        result = self.op.backward(self, *grad_outputs)
+        if type(result) is not tuple:
+            result = tuple(result) if type(result) is list else (result,)
+        if len(result) != len(self.next_edges):
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                               f"gradients (expected {len(self.next_edges)}, got {len(result)})")
+        needs = self.needs_input_grad
+        grads = []
+        for i, grad in enumerate(result):
+            if not needs[i]:
+                grad = None
+            elif grad is not None and not isinstance(grad, Tensor):
+                raise TypeError(f"{self.name()}: {self.op.__name__}.backward returned a "
+                                f"{type(grad).__name__} for input {i}; backward must return "
+                                "Tensors computed with HyperGrad ops (or None)")
+            grads.append(grad)
+        return grads
+
+
+def _resolve_saved(node, to_save, tensors, arrays, outputs, results):
+    """Turn the arrays given to save_for_backward into SavedTensors (see the module Note)."""
+    saved = []
+    for value in to_save:
+        if type(value) is not np.ndarray:
+            saved.append(value)
+            continue
+        for i, array in enumerate(arrays):
+            if value is array and isinstance(tensors[i], Tensor):
+                saved.append(SavedTensor(tensors[i]))
+                break
+        else:
+            for j, array in enumerate(outputs):
+                if value is array:
+                    saved.append(SavedTensor(results[j], is_output=True, output_nr=j))
+                    break
+            else:
+                saved.append(Tensor._make(value))
+    node._saved = tuple(saved)
+    node._to_save = None
+
+
+def _gradient_edge(value):
+    if isinstance(value, Tensor):
+        fn = value._grad_fn
+        if fn is not None:
+            return Edge(fn, value._output_nr)
+        if value._requires_grad:
+            return Edge(value._grad_accumulator_node(), 0)
+    return INVALID_EDGE
+
+
+def _build_apply(op):
+    """The function that runs `op` on user arguments (see Note [The hot path])."""
+    forward = op.forward
+    node_class = op.node_class
+    n_inputs = op.inputs
+    variadic = op.variadic
+    promotion = op.type_promotion
+    differentiable = op.differentiable
+    is_view = op.is_view
+    make = Tensor._make
+    state = _state
+
+    def apply(*args, **kwargs):
+        # 1. Inputs: the leading `inputs` arguments are tensors (or numbers, or None).
+        if variadic:
+            tensors = tuple(args[0])
+            rest = args[1:]
+        else:
+            tensors = args[:n_inputs]
+            rest = args[n_inputs:]
+        arrays = []
+        needs_grad = False
+        for value in tensors:
+            if isinstance(value, Tensor):
+                arrays.append(value._data)
+                if value._requires_grad:
+                    needs_grad = True
+            else:
+                arrays.append(value)
+        # 2. Promotion.
+        out_dtype = None
+        if promotion is not None:
+            arrays, out_dtype = _promote(arrays, promotion)
+            if promotion == ALWAYS_BOOL:
+                out_dtype = _BOOL
+        # 3. Forward, with a node as ctx only if a gradient will be needed.
+        record = needs_grad and differentiable and state.enabled
+        ctx = node_class() if record else _ForwardContext()
+        if variadic:
+            out = forward(ctx, arrays, *rest, **kwargs)
+        else:
+            out = forward(ctx, *arrays, *rest, **kwargs)
+        # 4. Outputs.
+        single = type(out) is not tuple
+        outputs = (out,) if single else out
+        if out_dtype is not None:
+            outputs = tuple(o if type(o) is np.ndarray and o.dtype == out_dtype
+                            else np.asarray(o, dtype=out_dtype) for o in outputs)
+        else:
+            outputs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in outputs)
+        results = [make(o) for o in outputs]
+        if is_view:
+            _share_view(tensors[0], results)
+        if record:
+            _connect(ctx, tensors, arrays, outputs, results)
+        return results[0] if single else tuple(results)
+
+    apply.__wrapped__ = forward
+    return apply
+
+
+_BOOL = np.dtype(bool)
+
+
+def _connect(node, tensors, arrays, outputs, results):
+    """Put `node` in the graph: edges to the inputs, grad_fn on the outputs, saved tensors."""
+    edges = tuple(_gradient_edge(t) for t in tensors)
+    node.next_edges = edges
+    node.needs_input_grad = tuple(e.function is not None for e in edges)
+    node._sequence_nr = next_sequence_nr()
+    node._input_metadata = tuple((o.shape, o.dtype) for o in outputs)
+    non_differentiable = node._non_differentiable
+    for i, result in enumerate(results):
+        if outputs[i].dtype.kind in "fc" and not (
+                non_differentiable and any(outputs[i] is a for a in non_differentiable)):
+            result._grad_fn = node
+            result._output_nr = i
+            result._requires_grad = True
+    if node._to_save is not None:
+        _resolve_saved(node, node._to_save, tensors, arrays, outputs, results)
+    if _anomaly["enabled"]:
+        record_forward_trace(node)
+
+
+def _share_view(base, results):
+    """A view op's outputs share the base's memory, so they share its version counter."""
+    if not isinstance(base, Tensor):
+        return
+    root = base._base if base._base is not None else base
+    for result in results:
+        if np.may_share_memory(result._data, base._data):
+            result._version_counter = base._version_counter
+            result._base = root
+
+
+# ----------------------------------------------------------------------------------------------
+# In-place variants
+# ----------------------------------------------------------------------------------------------
+def inplace_variant(function, name):
+    """Build `x.add_(y)` from `add`: compute out of place, then write into `x` (see Note)."""
+
+    def inplace(self, *args, **kwargs):
+        if state_enabled() and self._requires_grad and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if state_enabled() and self._base is not None and self._base._requires_grad \
+                and self._base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        result = function(self, *args, **kwargs)
+        write_inplace(self, result)
+        return self
+
+    inplace.__name__ = name
+    inplace.__doc__ = f"In-place version of `{function.__name__}`; returns self."
+    return inplace
+
+
+def state_enabled():
+    return _state.enabled
+
+
+def write_inplace(self, result):
+    """Write `result` into `self`, bump the version, and make `result`'s node `self`'s grad_fn."""
+    data = self._data
+    new = result._data
+    if new.dtype != data.dtype:
+        if not _dtypes.can_cast(_dtypes.from_numpy_dtype(new.dtype),
+                                _dtypes.from_numpy_dtype(data.dtype)):
+            raise RuntimeError(f"result type {_scalar_type_name(new.dtype)} can't be cast to "
+                               f"the desired output type {_scalar_type_name(data.dtype)}")
+    if new.shape != data.shape:
+        raise RuntimeError(f"output with shape {list(data.shape)} doesn't match the broadcast "
+                           f"shape {list(new.shape)}")
+    node = result._grad_fn
+    if node is not None and self._base is not None:
+        raise RuntimeError(
+            "HyperGrad does not yet support in-place operations on a view while recording a "
+            "graph (PyTorch rewrites the base's history with CopySlices). Use an out-of-place "
+            "op, or do the in-place change under hypergrad.no_grad().")
+    if node is not None:
+        _keep_original_inputs(node, self)
+    try:
+        np.copyto(data, new, casting="unsafe")
+    except ValueError as error:
+        raise RuntimeError(f"unsupported operation: cannot write into this tensor in place "
+                           f"({error}); clone() it first") from None
+    self._version_counter.bump()
+    if node is not None:
+        self._grad_fn = node
+        self._output_nr = result._output_nr
+        self._requires_grad = True
+        _rebind_saved_output(node, self)
+
+
+def _keep_original_inputs(node, self):
+    """The node saved `self` as an input, but `self` is about to change: save a copy instead.
+
+    PyTorch's generated code does the same for in-place ops whose formula needs the original
+    value (it saves `original_self`). The copy keeps self's old place in the graph.
+    """
+    saved = node._saved
+    if not any(type(s) is SavedTensor and s._tensor is self for s in saved):
+        return
+    original = Tensor._make(self._data.copy(), self._requires_grad)
+    original._grad_fn = self._grad_fn
+    original._output_nr = self._output_nr
+    if self._grad_fn is None and self._requires_grad:
+        original._grad_accumulator = self._grad_accumulator
+    node._saved = tuple(SavedTensor(original) if type(s) is SavedTensor and s._tensor is self
+                        else s for s in saved)
+
+
+def _rebind_saved_output(node, self):
+    """A saved output of an in-place op is `self` itself: track `self`'s data and version."""
+    for s in node._saved:
+        if type(s) is SavedTensor and s._tensor is None:
+            s._data = self._data
+            s._version_counter = self._version_counter
+            s._saved_version = self._version_counter.version
+
+
+def _scalar_type_name(np_dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}[np.dtype(np_dtype).name]
+
+
+# ----------------------------------------------------------------------------------------------
+# The Op base class
+# ----------------------------------------------------------------------------------------------
+def _camel(name):
+    return "".join(part[:1].upper() + part[1:] for part in name.replace(".", "_").split("_"))
+
+
+class Op:
+    """Base class of every operator. Subclass it and the op exists (see the module docstring).
+
+    Class attributes an op sets:
+      name            public function name (`hypergrad.<name>`; dots for namespaces, such as
+                      "linalg.vector_norm"); None for an internal op used by a composite
+      methods         Tensor methods and operators bound to it; `x_` and `__ix__` names are
+                      in-place variants, `__rx__` names reflected operators
+      aliases         other public names for the same function ("clip" for "clamp")
+      inputs          how many leading positional arguments are tensors (numbers allowed)
+      variadic        True if the first argument is a sequence of tensors (cat, stack)
+      type_promotion  NO_PROMOTION, DEFAULT, INT_TO_FLOAT or ALWAYS_BOOL
+      differentiable  False for ops with no gradient (comparisons, argmax)
+      is_view         True if outputs share the first input's memory (reshape, transpose)
+      node_name       the Node's name if not `<ClassName>Backward0` (torch's name wins)
+      override        True to replace an op of the same name from another plugin
+    Conformance metadata: `reference`, `samples`, `dtypes`, `tolerances`, `divergences`,
+    `error_samples`, `supports_gradgrad` (see hypergrad.conformance.domains).
+    """
+
+    name = None
+    methods = ()
+    aliases = ()
+    inputs = 1
+    variadic = False
+    type_promotion = NO_PROMOTION
+    differentiable = True
+    is_view = False
+    node_name = None
+    override = False
+
+    reference = None
+    samples = None
+    dtypes = None
+    tolerances = None
+    divergences = None
+    error_samples = None
+    supports_gradgrad = True
+
+    node_class = None
+    apply = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "forward" not in cls.__dict__:
+            return  # an abstract family base class
+        for method in ("forward", "backward"):
+            function = cls.__dict__.get(method)
+            if isinstance(function, (staticmethod, classmethod)):
+                raise TypeError(f"{cls.__name__}.{method} must be a plain function "
+                                "`def {method}(ctx, ...)`, not a staticmethod/classmethod")
+        if cls.differentiable and "backward" not in dir(cls):
+            raise TypeError(f"{cls.__name__} is differentiable but defines no backward")
+        forward = cls.__dict__["forward"]
+        backward = getattr(cls, "backward", None)
+        cls.forward = staticmethod(forward)
+        if backward is not None and "backward" in cls.__dict__:
+            cls.backward = staticmethod(backward)
+        node_name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward0"
+        cls.node_class = type(node_name, (OpNode,), {
+            "op": cls, "__module__": cls.__module__, "__qualname__": node_name,
+            "__doc__": f"Backward of {cls.__name__} ({cls.name or 'internal op'})."})
+        cls.apply = staticmethod(_build_apply(cls))
+        from .registry import registry
+
+        registry.register_op(cls)
+
+    @classmethod
+    def signature(cls):
+        """The user-facing signature: forward's, without ctx."""
+        sig = inspect.signature(cls.forward)
+        params = list(sig.parameters.values())[1:]
+        if cls.variadic and params:
+            params[0] = params[0].replace(name=params[0].name)
+        return sig.replace(parameters=params)

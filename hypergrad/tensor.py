@@ -1,0 +1,652 @@
+"""Tensor: an n-dimensional array that can remember how it was computed.
+
+Mirrors torch/_tensor.py and the autograd parts of c10/core/TensorImpl.h and
+torch/csrc/autograd/variable.{h,cpp}.
+
+A Tensor holds:
+- `_data`, a numpy array with the values;
+- `_requires_grad`, whether gradients flow to it; true for a leaf the user flagged and for
+  every output of a recorded operation;
+- `_grad_fn` and `_output_nr`, the Node that produced it and which of that node's outputs it
+  is (None for a leaf). Its *gradient edge* is `(grad_fn, output_nr)`, or
+  `(AccumulateGrad, 0)` for a leaf that requires grad (`gradient_edge` below);
+- `_version_counter`, shared with its views and bumped by every in-place op (see Note [Saved
+  tensors and the version counter] in autograd/saved.py);
+- `_grad`, the accumulated gradient of a leaf (or of a non-leaf after `retain_grad()`).
+
+Operations (`+`, `sum`, `reshape`, ...) are not written here: every one is an op plugin
+(`hypergrad/ops/`) and is bound onto this class when the plugin registers.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import dtypes as _dtypes
+from ._tensor_str import tensor_repr
+from .autograd import grad_mode as _grad_mode
+from .autograd.node import AccumulateGrad, Edge, RemovableHandle, INVALID_EDGE
+
+__all__ = ["Tensor", "Size", "tensor", "from_numpy", "is_tensor", "gradient_edge"]
+
+_grad_state = _grad_mode._state
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like torch.Size."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"hypergrad.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for size in self:
+            n *= size
+        return n
+
+
+class VersionCounter:
+    """How many in-place changes a tensor's data has seen (c10's VariableVersion).
+
+    Views share their base's counter, because they share its memory.
+    """
+
+    __slots__ = ("version",)
+
+    def __init__(self):
+        self.version = 0
+
+    def bump(self):
+        self.version += 1
+
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead.")
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, the counterpart of `torch.Tensor`.
+
+    Create tensors with `hypergrad.tensor(data)` or the factory functions (`zeros`, `randn`,
+    ...). `Tensor(data)` works too and behaves like `hypergrad.tensor(data)`.
+    """
+
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad",
+                 "_version_counter", "_grad_accumulator", "_hooks", "_post_acc_hooks",
+                 "_retains_grad", "_base", "__weakref__")
+
+    # numpy must hand binary operators back to us (np.float64(2) * t is a Tensor)
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data=None, dtype=None, requires_grad=False):
+        if data is None:
+            data = []
+        array = _as_array(data, dtype)
+        self._init(array)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def _init(self, data, requires_grad=False):
+        self._data = data
+        self._requires_grad = requires_grad
+        self._grad_fn = None
+        self._output_nr = 0
+        self._grad = None
+        self._version_counter = VersionCounter()
+        self._grad_accumulator = None
+        self._hooks = None
+        self._post_acc_hooks = None
+        self._retains_grad = False
+        self._base = None
+
+    @classmethod
+    def _make(cls, data, requires_grad=False):
+        """Wrap a numpy array without copying or checking it (the hot path)."""
+        self = object.__new__(Tensor)
+        self._data = data
+        self._requires_grad = requires_grad
+        self._grad_fn = None
+        self._output_nr = 0
+        self._grad = None
+        self._version_counter = VersionCounter()
+        self._grad_accumulator = None
+        self._hooks = None
+        self._post_acc_hooks = None
+        self._retains_grad = False
+        self._base = None
+        return self
+
+    # ------------------------------------------------------------------------------------------
+    # Metadata
+    # ------------------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        """The shape, or the size of dimension `dim`."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return _dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return device("cpu")
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    def get_device(self):
+        return -1
+
+    # ------------------------------------------------------------------------------------------
+    # Autograd state
+    # ------------------------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set whether autograd records operations on this leaf; returns self."""
+        if self._grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad_fn(self):
+        """The Node that created this tensor (None for leaves)."""
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        """True for tensors not produced by a recorded operation (no `grad_fn`)."""
+        return self._grad_fn is None
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward; None until then (and for non-leaves)."""
+        if self._grad_fn is not None and not self._retains_grad and self._grad is None:
+            import warnings
+
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def _version(self):
+        return self._version_counter.version
+
+    @property
+    def _is_view(self):
+        return self._base is not None
+
+    def is_view(self):
+        return self._base is not None
+
+    def _grad_accumulator_node(self):
+        """This leaf's AccumulateGrad, created on first use and held weakly (see node.py)."""
+        ref = self._grad_accumulator
+        node = ref() if ref is not None else None
+        if node is None:
+            node = AccumulateGrad(self)
+            self._grad_accumulator = weakref.ref(node)
+        return node
+
+    def detach(self):
+        """A new leaf sharing this tensor's data and version counter, outside the graph."""
+        out = Tensor._make(self._data)
+        out._version_counter = self._version_counter
+        return out
+
+    def detach_(self):
+        """Make this tensor a leaf that does not require grad, in place."""
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        """A tensor sharing this one's memory, unseen by autograd (changes are not tracked)."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        self._data = value._data
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf in `.grad` during backward (no-op for leaves)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        ref = weakref.ref(self)
+
+        def retain_grad_hook(grad):
+            tensor = ref()
+            if tensor is None or grad is None:
+                return
+            if tensor._grad is None:
+                tensor._grad = grad.clone() if _grad_state.enabled else \
+                    Tensor._make(grad._data.copy())
+            else:
+                tensor._grad = tensor._grad + grad
+
+        fn = self._grad_fn
+        if fn._retains_grad_hooks is None:
+            fn._retains_grad_hooks = {}
+        fn._retains_grad_hooks[self._output_nr] = retain_grad_hook
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """`hook(grad)` runs when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._grad_fn is not None:
+            return self._grad_fn._register_tensor_pre_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """`hook(tensor)` runs after a leaf's `.grad` has been updated by backward."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = {}
+        handle = RemovableHandle(self._post_acc_hooks)
+        self._post_acc_hooks[handle.id] = hook
+        return handle
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor w.r.t. the graph leaves (`torch.Tensor.backward`).
+
+        The gradients are accumulated into the leaves' `.grad`. `gradient` is required unless
+        the tensor has one element. See `hypergrad.autograd.backward`.
+        """
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ------------------------------------------------------------------------------------------
+    # Conversions
+    # ------------------------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """The data as a numpy array sharing memory (refused while the tensor requires grad)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def to(self, *args, **kwargs):
+        """Return a tensor of another dtype (device "cpu" is accepted); self if nothing changes.
+
+        `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`, `to(dtype=...)`.
+        """
+        dtype = kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        dev = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, device)):
+                dev = arg
+            elif arg is not None:
+                dtype = arg
+        if dev is not None and str(dev) != "cpu":
+            raise RuntimeError(f"HyperGrad runs on the CPU only; cannot move a tensor to "
+                               f"{str(dev)!r}")
+        if dtype is None or _dtypes.to_dtype(dtype).numpy == self._data.dtype:
+            return self.clone() if copy else self
+        return self._to_copy(_dtypes.to_dtype(dtype))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return "hypergrad." + self.dtype._tensor_type
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(_dtypes.float32)
+
+    def double(self):
+        return self.to(_dtypes.float64)
+
+    def half(self):
+        return self.to(_dtypes.float16)
+
+    def long(self):
+        return self.to(_dtypes.int64)
+
+    def int(self):
+        return self.to(_dtypes.int32)
+
+    def short(self):
+        return self.to(_dtypes.int16)
+
+    def char(self):
+        return self.to(_dtypes.int8)
+
+    def byte(self):
+        return self.to(_dtypes.uint8)
+
+    def bool(self):
+        return self.to(_dtypes.bool)
+
+    def cpu(self):
+        return self
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # ------------------------------------------------------------------------------------------
+    # Python protocols
+    # ------------------------------------------------------------------------------------------
+    def __repr__(self):
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self._data.reshape(()))
+
+    __hash__ = object.__hash__
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = object.__new__(type(self))
+        new._init(self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    def __reduce_ex__(self, protocol):
+        if self._grad_fn is not None:
+            raise RuntimeError("Can't pickle a Tensor that has a grad_fn; detach() it first")
+        return (_rebuild_tensor, (type(self), self._data, self._requires_grad))
+
+
+def _rebuild_tensor(cls, data, requires_grad):
+    new = object.__new__(cls)
+    new._init(data, requires_grad)
+    return new
+
+
+class device:
+    """`hypergrad.device("cpu")`: HyperGrad has one device, the CPU."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):  # noqa: A002 - torch's name
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if str(type) != "cpu":
+            raise RuntimeError(f"HyperGrad runs on the CPU only; got device {type!r}")
+        self.type = "cpu"
+        self.index = index
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return "cpu"
+
+    def __eq__(self, other):
+        return str(other) == "cpu"
+
+    def __hash__(self):
+        return hash("cpu")
+
+
+def gradient_edge(tensor):
+    """Where the gradient for `tensor` must be sent (torch's `impl::gradient_edge`)."""
+    fn = tensor._grad_fn
+    if fn is not None:
+        return Edge(fn, tensor._output_nr)
+    if tensor._requires_grad:
+        return Edge(tensor._grad_accumulator_node(), 0)
+    return INVALID_EDGE
+
+
+def _wrap_dim(dim, ndim):
+    """A dim in [-ndim, ndim) made non-negative, with torch's IndexError otherwise."""
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-bound}, {bound - 1}], but got {dim})")
+    return dim % bound
+
+
+def _infer_dtype(value):
+    """The dtype torch.tensor gives Python data: bool, int64, default float, or complex."""
+    kind = value.dtype.kind
+    if kind == "b":
+        return _dtypes.bool
+    if kind in "iu":
+        return _dtypes.int64
+    if kind == "f":
+        return _dtypes.get_default_dtype()
+    if kind == "c":
+        return _dtypes.default_complex_dtype()
+    raise TypeError(f"Could not infer dtype of {type(value).__name__}")
+
+
+def _as_array(data, dtype=None):
+    """A fresh numpy array for `tensor(data)`: copies, applies torch's dtype inference."""
+    if isinstance(data, Tensor):
+        array = data._data
+        target = data.dtype if dtype is None else _dtypes.to_dtype(dtype)
+        return np.array(array, dtype=target.numpy)
+    if isinstance(data, np.ndarray):
+        target = _dtypes.from_numpy_dtype(data.dtype) if dtype is None else _dtypes.to_dtype(dtype)
+        return np.array(data, dtype=target.numpy)
+    if isinstance(data, np.generic):
+        array = np.array(data)
+        target = _dtypes.from_numpy_dtype(array.dtype) if dtype is None else \
+            _dtypes.to_dtype(dtype)
+        return array.astype(target.numpy)
+    if isinstance(data, (list, tuple)):
+        data = _unwrap_nested(data)
+    try:
+        array = np.array(data)
+    except ValueError as error:
+        raise ValueError(f"expected sequence of equal-length lists: {error}") from None
+    if array.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}: expected numbers, "
+                        f"nested lists of numbers, numpy arrays or Tensors")
+    if array.size == 0 and array.dtype.kind == "f":
+        target = _dtypes.get_default_dtype() if dtype is None else _dtypes.to_dtype(dtype)
+    else:
+        target = _infer_dtype(array) if dtype is None else _dtypes.to_dtype(dtype)
+    return array.astype(target.numpy, copy=False)
+
+
+def _unwrap_nested(data):
+    """Replace 0-dim Tensors inside nested lists by their values (tensor([t1, t2]))."""
+    out = []
+    for item in data:
+        if isinstance(item, Tensor):
+            out.append(item._data)
+        elif isinstance(item, (list, tuple)):
+            out.append(_unwrap_nested(item))
+        else:
+            out.append(item)
+    return out
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new leaf tensor with a copy of `data` (`torch.tensor`).
+
+    `data` may be a Python number, a (nested) list or tuple, a numpy array or a Tensor. The
+    dtype follows torch: Python floats give the default dtype (float32), ints give int64,
+    bools give bool; a numpy array keeps its dtype.
+    """
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"HyperGrad runs on the CPU only; got device {device!r}")
+    out = Tensor._make(_as_array(data, dtype))
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def from_numpy(array):
+    """A tensor that shares memory with the numpy array `array` (`torch.from_numpy`)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)

@@ -1,0 +1,483 @@
+"""Arithmetic: add, sub, mul, div, neg, pow, remainder, floor_divide, abs, sign, reciprocal.
+
+Each op reads like its entry in PyTorch's tools/autograd/derivatives.yaml: the docstring gives
+the value and the derivative of each input; `backward` has one line per input, written in
+HyperGrad ops so it can itself be differentiated. Broadcasting, dtype promotion and
+`needs_input_grad` are handled by the machinery (hypergrad/plugins/op.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hypergrad.conformance.domains import ALL_REAL, FLOATING, Sample, binary, unary
+from hypergrad.plugins import DEFAULT, INT_TO_FLOAT, Op, op_function
+
+
+def _reject_bool_subtraction(a, b):
+    if getattr(a, "dtype", None) == np.bool_ and getattr(b, "dtype", None) == np.bool_ or (
+            getattr(a, "dtype", None) == np.bool_ and isinstance(b, bool)):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+
+
+class Add(Op):
+    """Elementwise sum, `input + alpha * other`.
+
+    out = a + alpha * b;  d/da = grad;  d/db = alpha * grad
+    """
+
+    name = "add"
+    methods = ("add", "add_", "__add__", "__radd__", "__iadd__")
+    inputs = 2
+    type_promotion = DEFAULT
+    reference = "torch.add"
+    samples = binary()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, b, *, alpha=1):
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    def backward(ctx, grad):
+        return grad, grad if ctx.alpha == 1 else grad * ctx.alpha
+
+
+class Sub(Op):
+    """Elementwise difference, `input - alpha * other`.
+
+    out = a - alpha * b;  d/da = grad;  d/db = -alpha * grad
+    """
+
+    name = "sub"
+    aliases = ("subtract",)
+    methods = ("sub", "sub_", "subtract", "subtract_", "__sub__", "__isub__")
+    inputs = 2
+    type_promotion = DEFAULT
+    reference = "torch.sub"
+    samples = binary()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, b, *, alpha=1):
+        _reject_bool_subtraction(a, b)
+        ctx.alpha = alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    def backward(ctx, grad):
+        return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha
+
+
+class Rsub(Op):
+    """Reversed subtraction, `other - alpha * input` (what `2 - x` calls).
+
+    out = b - alpha * a;  d/da = -alpha * grad;  d/db = grad
+    """
+
+    name = "rsub"
+    methods = ("__rsub__",)
+    inputs = 2
+    type_promotion = DEFAULT
+    node_name = "RsubBackward1"
+    reference = "torch.rsub"
+    samples = binary()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, b, *, alpha=1):
+        _reject_bool_subtraction(b, a)
+        ctx.alpha = alpha
+        return b - a if alpha == 1 else b - alpha * a
+
+    def backward(ctx, grad):
+        return -grad if ctx.alpha == 1 else grad * -ctx.alpha, grad
+
+
+class Mul(Op):
+    """Elementwise product.
+
+    out = a * b;  d/da = grad * b;  d/db = grad * a
+    """
+
+    name = "mul"
+    aliases = ("multiply",)
+    methods = ("mul", "mul_", "multiply", "multiply_", "__mul__", "__rmul__", "__imul__")
+    inputs = 2
+    type_promotion = DEFAULT
+    reference = "torch.mul"
+    samples = binary()
+    dtypes = ALL_REAL + ("bool",)
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+class TrueDiv(Op):
+    """Elementwise true division; integers divide to the default float dtype.
+
+    out = a / b;  d/da = grad / b;  d/db = -grad * a / b**2
+    """
+
+    node_name = "DivBackward0"
+    inputs = 2
+    type_promotion = INT_TO_FLOAT
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b
+
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad / b, -grad * a / (b * b)
+
+
+class RoundingDiv(Op):
+    """Division rounded toward zero ("trunc") or down ("floor"); its gradient is zero.
+
+    out = round(a / b);  d/da = 0;  d/db = 0     (derivatives.yaml: div.Tensor_mode)
+    """
+
+    node_name = "DivBackward3"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, a, b, rounding_mode):
+        if np.result_type(a, b).kind in "iub" and np.any(np.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode == "floor":
+                return np.floor_divide(a, b) if np.result_type(a, b).kind in "iu" else \
+                    np.floor(a / b)
+            quotient = a / b
+            out = np.trunc(quotient)
+            return out.astype(np.result_type(a, b)) if out.dtype != np.result_type(a, b) else out
+
+    def backward(ctx, grad):
+        return grad * 0, grad * 0
+
+
+def _div_samples(g):
+    sample = binary(rhs_exclude=(0.0,))(g)
+    if g.booleans():
+        sample.kwargs["rounding_mode"] = g.sampled_from(["trunc", "floor"])
+    return sample
+
+
+@op_function("div", aliases=("divide", "true_divide"),
+             methods=("div", "div_", "divide", "divide_", "true_divide", "true_divide_",
+                      "__truediv__", "__rtruediv__", "__itruediv__"),
+             reference="torch.div", samples=_div_samples, dtypes=ALL_REAL,
+             node_names=("DivBackward0", "DivBackward3"))
+def div(input, other, *, rounding_mode=None):
+    """Elementwise division `input / other`.
+
+    `rounding_mode=None` is true division (integers give the default float dtype);
+    "trunc" rounds toward zero and "floor" rounds down, keeping integer dtypes.
+    out = a / b;  d/da = grad / b;  d/db = -grad * a / b**2
+    """
+    if rounding_mode is None:
+        return TrueDiv.apply(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return RoundingDiv.apply(input, other, rounding_mode)
+
+
+class Neg(Op):
+    """Elementwise negation.
+
+    out = -a;  d/da = -grad
+    """
+
+    name = "neg"
+    aliases = ("negative",)
+    methods = ("neg", "neg_", "negative", "negative_", "__neg__")
+    reference = "torch.neg"
+    samples = unary()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a):
+        if a.dtype == np.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return -a
+
+    def backward(ctx, grad):
+        return -grad
+
+
+class PowTensorScalar(Op):
+    """`input ** exponent` with a number exponent.
+
+    out = a ** e;  d/da = grad * e * a ** (e - 1)   (0 where e == 0)
+    """
+
+    node_name = "PowBackward0"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, a, e):
+        _check_integer_power(a, e)
+        ctx.save_for_backward(a, e)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, e)
+
+    def backward(ctx, grad):
+        a, e = ctx.saved_tensors
+        if e == 0:
+            return grad * 0, None
+        return grad * e * a ** (e - 1), None
+
+
+class PowTensorTensor(Op):
+    """`input ** exponent` with a tensor exponent.
+
+    out = a ** b;  d/da = grad * b * a ** (b - 1)   (0 where b == 0)
+                   d/db = grad * out * log(a)       (0 where a == 0 and b >= 0)
+    """
+
+    node_name = "PowBackward1"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, a, b):
+        _check_integer_power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        return (_pow_self_grad(grad, a, b),
+                _pow_exponent_grad(grad, a, b, out))
+
+
+class PowScalarTensor(Op):
+    """`base ** exponent` with a number base (what `2 ** x` calls).
+
+    out = s ** b;  d/db = grad * out * log(s)   (0 where s == 0 and b >= 0)
+    """
+
+    node_name = "PowBackward2"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, s, b):
+        _check_integer_power(s, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.power(s, b)
+        ctx.save_for_backward(s, b, out)
+        return out
+
+    def backward(ctx, grad):
+        s, b, out = ctx.saved_tensors
+        if s == 0:
+            return None, grad * (b < 0) * out * float("-inf")
+        return None, grad * out * float(np.log(s))
+
+
+def _pow_self_grad(grad, a, b):
+    return (grad * b * a ** (b - 1)).masked_fill(b == 0, 0.0)
+
+
+def _pow_exponent_grad(grad, a, b, out):
+    return (grad * out * a.log()).masked_fill((a == 0) & (b >= 0), 0.0)
+
+
+def _check_integer_power(a, e):
+    a_int = (isinstance(a, np.ndarray) and a.dtype.kind in "iu") or type(a) is int
+    e_neg = (isinstance(e, np.ndarray) and e.dtype.kind in "iu" and (e < 0).any()) or (
+        type(e) is int and e < 0)
+    if a_int and e_neg:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _pow_samples(g):
+    base = g.tensor(g.shape(), 0.5, 3.0)
+    if g.booleans():
+        return Sample((base, g.sampled_from([0, 1, 2, 3, 0.5, -1, -2.5])))
+    return Sample((base, g.tensor(base.array.shape, -2.0, 2.0)))
+
+
+@op_function("pow", methods=("pow", "pow_", "__pow__", "__rpow__", "__ipow__"),
+             reference="torch.pow", samples=_pow_samples, dtypes=FLOATING,
+             node_names=("PowBackward0", "PowBackward1", "PowBackward2"))
+def pow(input, exponent):
+    """Elementwise power `input ** exponent`; either may be a number.
+
+    out = a ** b;  d/da = grad * b * a ** (b - 1);  d/db = grad * out * log(a)
+    """
+    from hypergrad import Tensor
+
+    if not isinstance(exponent, Tensor):
+        return PowTensorScalar.apply(input, exponent)
+    if not isinstance(input, Tensor):
+        return PowScalarTensor.apply(input, exponent)
+    return PowTensorTensor.apply(input, exponent)
+
+
+class Remainder(Op):
+    """Python-style remainder (same sign as the divisor), `torch.remainder`.
+
+    out = a - floor(a / b) * b;  d/da = grad;  d/db = -grad * floor(a / b)
+    """
+
+    name = "remainder"
+    methods = ("remainder", "remainder_", "__mod__", "__rmod__", "__imod__")
+    inputs = 2
+    type_promotion = DEFAULT
+    node_name = "RemainderBackward1"
+    reference = "torch.remainder"
+    samples = binary(rhs_low=0.5, rhs_high=5.0)
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, b):
+        if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad, -grad * div(a, b, rounding_mode="floor")
+
+
+class FloorDivide(Op):
+    """`input // other`, rounding down. Not differentiable in PyTorch either.
+
+    out = floor(a / b);  backward raises, as torch's does
+    """
+
+    name = "floor_divide"
+    methods = ("floor_divide", "floor_divide_", "__floordiv__", "__rfloordiv__",
+               "__ifloordiv__")
+    inputs = 2
+    type_promotion = DEFAULT
+    node_name = "NotImplemented"
+    reference = "torch.floor_divide"
+    samples = binary(rhs_low=0.5, rhs_high=5.0)
+    dtypes = ALL_REAL
+    divergences = {"grad": "torch has no derivative for floor_divide; both raise"}
+
+    def forward(ctx, a, b):
+        return RoundingDiv.forward(ctx, a, b, "floor")
+
+    def backward(ctx, grad):
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented.")
+
+
+class Abs(Op):
+    """Elementwise absolute value.
+
+    out = |a|;  d/da = grad * sign(a)   (0 at 0)
+    """
+
+    name = "abs"
+    aliases = ("absolute",)
+    methods = ("abs", "abs_", "absolute", "absolute_", "__abs__")
+    reference = "torch.abs"
+    samples = unary()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a.sign()
+
+
+class Sign(Op):
+    """Elementwise sign: -1, 0 or 1.
+
+    out = sign(a);  d/da = 0
+    """
+
+    name = "sign"
+    methods = ("sign", "sign_")
+    reference = "torch.sign"
+    samples = unary()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a):
+        return np.sign(a)
+
+    def backward(ctx, grad):
+        return grad * 0
+
+
+class Reciprocal(Op):
+    """Elementwise 1 / input; integers give the default float dtype.
+
+    out = 1 / a;  d/da = -grad * out**2
+    """
+
+    name = "reciprocal"
+    methods = ("reciprocal", "reciprocal_")
+    type_promotion = INT_TO_FLOAT
+    reference = "torch.reciprocal"
+    samples = unary(exclude=(0.0,))
+    dtypes = ALL_REAL
+
+    def forward(ctx, a):
+        with np.errstate(divide="ignore"):
+            out = np.reciprocal(a)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return -grad * (out * out)
+
+
+class Fill(Op):
+    """A tensor like `input` filled with `value`; `x.fill_(v)` fills in place.
+
+    out = value;  d/da = 0
+    """
+
+    name = "fill"
+    methods = ("fill_",)
+    node_name = "FillBackward0"
+    reference = "torch.fill"
+    samples = unary(kwargs=lambda g: {"value": g.floats(-3, 3)})
+
+    def forward(ctx, a, value):
+        if hasattr(value, "_data"):
+            value = value._data
+        return np.full_like(a, value)
+
+    def backward(ctx, grad):
+        return grad * 0
+
+
+@op_function("zero_", methods=("zero_",))
+def zero_(input):
+    """Fill `input` with zeros, in place; returns it."""
+    return input.fill_(0)
+
+
+class CopyFrom(Op):
+    """`self.copy_(src)`: src broadcast to self's shape and cast to self's dtype, in place.
+
+    out = src;  d/dself = 0;  d/dsrc = grad (summed back to src's shape)
+    """
+
+    name = "_copy_from"
+    methods = ("copy_",)
+    inputs = 2
+    node_name = "CopyBackwards"
+
+    def forward(ctx, a, src):
+        return np.broadcast_to(np.asarray(src).astype(a.dtype, copy=False), a.shape).copy()
+
+    def backward(ctx, grad):
+        return grad * 0, grad
