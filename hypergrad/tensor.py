@@ -27,11 +27,12 @@ import numpy as np
 from . import dtypes as _dtypes
 from ._tensor_str import tensor_repr
 from .autograd import grad_mode as _grad_mode
-from .autograd.node import AccumulateGrad, Edge, RemovableHandle, INVALID_EDGE
+from .autograd.node import AccumulateGrad, RemovableHandle, INVALID_EDGE
 
 __all__ = ["Tensor", "Size", "tensor", "from_numpy", "is_tensor", "gradient_edge"]
 
 _grad_state = _grad_mode._state
+_new_tensor = object.__new__
 
 
 class Size(tuple):
@@ -55,10 +56,7 @@ class VersionCounter:
     Views share their base's counter, because they share its memory.
     """
 
-    __slots__ = ("version",)
-
-    def __init__(self):
-        self.version = 0
+    version = 0  # the class default; an instance holds its own value from its first bump
 
     def bump(self):
         self.version += 1
@@ -79,9 +77,16 @@ class Tensor:
     ...). `Tensor(data)` works too and behaves like `hypergrad.tensor(data)`.
     """
 
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad",
-                 "_version_counter", "_grad_accumulator", "_hooks", "_post_acc_hooks",
-                 "_retains_grad", "_base", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version_counter",
+                 "_base", "__dict__", "__weakref__")
+
+    # State most tensors never use lives in the instance dict once set; until then these
+    # class defaults answer, so creating a tensor (once per operation) stays cheap.
+    _grad = None
+    _grad_accumulator = None
+    _hooks = None
+    _post_acc_hooks = None
+    _retains_grad = False
 
     # numpy must hand binary operators back to us (np.float64(2) * t is a Tensor)
     __array_ufunc__ = None
@@ -100,28 +105,18 @@ class Tensor:
         self._requires_grad = requires_grad
         self._grad_fn = None
         self._output_nr = 0
-        self._grad = None
         self._version_counter = VersionCounter()
-        self._grad_accumulator = None
-        self._hooks = None
-        self._post_acc_hooks = None
-        self._retains_grad = False
         self._base = None
 
-    @classmethod
-    def _make(cls, data, requires_grad=False):
+    @staticmethod
+    def _make(data, requires_grad=False):
         """Wrap a numpy array without copying or checking it (the hot path)."""
-        self = object.__new__(Tensor)
+        self = _new_tensor(Tensor)
         self._data = data
         self._requires_grad = requires_grad
         self._grad_fn = None
         self._output_nr = 0
-        self._grad = None
         self._version_counter = VersionCounter()
-        self._grad_accumulator = None
-        self._hooks = None
-        self._post_acc_hooks = None
-        self._retains_grad = False
         self._base = None
         return self
 
@@ -300,6 +295,9 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
         self._data = value._data
+        accumulator = self._grad_accumulator() if self._grad_accumulator is not None else None
+        if accumulator is not None:
+            accumulator.refresh_metadata()
 
     def retain_grad(self):
         """Keep the gradient of this non-leaf in `.grad` during backward (no-op for leaves)."""
@@ -553,9 +551,9 @@ def gradient_edge(tensor):
     """Where the gradient for `tensor` must be sent (torch's `impl::gradient_edge`)."""
     fn = tensor._grad_fn
     if fn is not None:
-        return Edge(fn, tensor._output_nr)
+        return (fn, tensor._output_nr)
     if tensor._requires_grad:
-        return Edge(tensor._grad_accumulator_node(), 0)
+        return (tensor._grad_accumulator_node(), 0)
     return INVALID_EDGE
 
 

@@ -3,7 +3,9 @@
 Each op reads like its entry in PyTorch's tools/autograd/derivatives.yaml: the docstring gives
 the value and the derivative of each input; `backward` has one line per input, written in
 HyperGrad ops so it can itself be differentiated. Broadcasting, dtype promotion and
-`needs_input_grad` are handled by the machinery (hypergrad/plugins/op.py).
+dropping gradients nobody needs are handled by the machinery (hypergrad/plugins/op.py).
+Where a gradient costs real work, `ctx.needs_input_grad[i]` skips computing it, as torch's
+generated code does with `should_compute_output(i)`.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ class Mul(Op):
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        need_a, need_b = ctx.needs_input_grad
+        return grad * b if need_a else None, grad * a if need_b else None
 
 
 class TrueDiv(Op):
@@ -132,7 +135,8 @@ class TrueDiv(Op):
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad / b, -grad * a / (b * b)
+        need_a, need_b = ctx.needs_input_grad
+        return grad / b if need_a else None, -grad * a / (b * b) if need_b else None
 
 
 class RoundingDiv(Op):

@@ -116,38 +116,45 @@ class Engine:
         return graph_task.captured_vars
 
     def _run(self, graph_root, graph_task):
-        """The ready-queue loop (torch's `thread_main`)."""
+        """The ready-queue loop (torch's `thread_main` and the tail of `evaluate_function`)."""
         ready_queue = [(-graph_root._sequence_nr, 0, graph_root, [])]
         tie_breaker = 1
         not_ready = graph_task.not_ready
         dependencies = graph_task.dependencies
         exec_info = graph_task.exec_info
         observers = self.observers
+        heappush, heappop = heapq.heappush, heapq.heappop
         while ready_queue:
-            _, _, fn, inputs = heapq.heappop(ready_queue)
+            _, _, fn, inputs = heappop(ready_queue)
             outputs = self.evaluate_function(graph_task, fn, inputs)
             if outputs is None:
                 continue
             for (next_fn, input_nr), grad in zip(fn.next_edges, outputs):
                 if next_fn is None:
                     continue
+                # Is the next node ready? It is when this was the last edge into it.
                 remaining = dependencies[next_fn] - 1
                 dependencies[next_fn] = remaining
                 if exec_info is not None:
                     info = exec_info.get(next_fn)
                     if info is None or not info.should_execute():
                         continue
-                buffer = not_ready.get(next_fn)
+                # Its InputBuffer: kept in `not_ready` until every gradient has arrived.
+                if remaining == 0:
+                    buffer = not_ready.pop(next_fn, None)
+                else:
+                    buffer = not_ready.get(next_fn)
                 if buffer is None:
-                    buffer = not_ready[next_fn] = [None] * len(next_fn._input_metadata)
-                input_buffer_add(buffer, input_nr, grad)
+                    buffer = [None] * next_fn.num_inputs()
+                    if remaining:
+                        not_ready[next_fn] = buffer
+                if grad is not None:
+                    input_buffer_add(buffer, input_nr, grad)
                 if observers:
                     for observer in observers:
                         observer.on_send(fn, next_fn, input_nr, grad, buffer)
                 if remaining == 0:
-                    del not_ready[next_fn]
-                    heapq.heappush(ready_queue, (-next_fn._sequence_nr, tie_breaker, next_fn,
-                                                 buffer))
+                    heappush(ready_queue, (-next_fn._sequence_nr, tie_breaker, next_fn, buffer))
                     tie_breaker += 1
 
     def evaluate_function(self, graph_task, fn, inputs):
@@ -162,8 +169,10 @@ class Engine:
                     graph_task.captured_vars[output_index] = inputs[input_nr]
             if info is None or not info.needed:
                 return None
-        for observer in self.observers:
-            observer.on_call(fn, inputs)
+        observers = self.observers
+        if observers:
+            for observer in observers:
+                observer.on_call(fn, inputs)
         try:
             outputs = call_function(graph_task, fn, inputs)
         except BaseException:
@@ -172,12 +181,14 @@ class Engine:
             raise
         if not graph_task.keep_graph:
             fn.release_variables()
-            for observer in self.observers:
-                observer.on_release(fn)
+            if observers:
+                for observer in observers:
+                    observer.on_release(fn)
         if _anomaly["enabled"] and _anomaly["check_nan"]:
             check_nan(fn, outputs)
-        for observer in self.observers:
-            observer.on_return(fn, outputs)
+        if observers:
+            for observer in observers:
+                observer.on_return(fn, outputs)
         return outputs
 
 
@@ -222,7 +233,7 @@ def init_to_execute(graph_root, graph_task, outputs, accumulate_grad):
         fn, child = stack[-1]
         edges = fn.next_edges
         while child < len(edges):
-            next_fn = edges[child].function
+            next_fn = edges[child][0]
             child += 1
             if next_fn is not None and next_fn not in visited:
                 visited.add(next_fn)
@@ -327,8 +338,6 @@ def sum_to(grad, shape):
 
 def input_buffer_add(buffer, index, grad):
     """Add `grad` into slot `index` of an InputBuffer (see Note [InputBuffer])."""
-    if grad is None:
-        return
     old = buffer[index]
     if old is None:
         buffer[index] = grad

@@ -39,7 +39,12 @@ MAX_SEQUENCE_NR = sys.maxsize  # AccumulateGrad: run as soon as ready (Note [seq
 
 
 class Edge(NamedTuple):
-    """Where a gradient goes: `function`'s gradient slot number `input_nr` (torch/csrc/autograd/edge.h)."""
+    """Where a gradient goes: `function`'s gradient slot number `input_nr` (torch/csrc/autograd/edge.h).
+
+    Inside the engine an edge is the plain pair `(function, input_nr)` (what torch's Python
+    `next_functions` shows too); this named tuple is the same pair with field names, for code
+    that builds edges by hand.
+    """
 
     function: "Node | None"
     input_nr: int
@@ -51,7 +56,7 @@ class Edge(NamedTuple):
         return tuple.__repr__(self)
 
 
-INVALID_EDGE = Edge(None, 0)
+INVALID_EDGE = (None, 0)
 
 
 class RemovableHandle:
@@ -82,16 +87,20 @@ class Node:
     them: tensor pre-hooks, retains-grad hooks, pre-hooks, then `apply`, then post-hooks.
     """
 
-    __slots__ = ("next_edges", "_sequence_nr", "_input_metadata", "_pre_hooks", "_post_hooks",
-                 "_tensor_pre_hooks", "_retains_grad_hooks", "_metadata", "__weakref__")
+    __slots__ = ("next_edges", "_sequence_nr", "_input_metadata", "__dict__", "__weakref__")
+
+    # Rarely used state lives in the instance dict only once set; until then these class
+    # defaults answer (a node is created per operation, so its creation must be cheap).
+    _pre_hooks = None
+    _post_hooks = None
+    _tensor_pre_hooks = None
+    _retains_grad_hooks = None
+    _metadata = None
 
     def __init__(self, next_edges=(), sequence_nr=None):
-        self.next_edges = tuple(next_edges)
+        self.next_edges = tuple(tuple(edge) for edge in next_edges)
         self._sequence_nr = next_sequence_nr() if sequence_nr is None else sequence_nr
         self._input_metadata = ()
-        self._pre_hooks = self._post_hooks = None
-        self._tensor_pre_hooks = self._retains_grad_hooks = None
-        self._metadata = None
 
     # --- identity -----------------------------------------------------------------------------
     def name(self):
@@ -207,15 +216,15 @@ class AccumulateGrad(Node):
     def __init__(self, variable):
         super().__init__((), sequence_nr=MAX_SEQUENCE_NR)
         self.variable = variable
+        self.refresh_metadata()
 
-    @property
-    def _input_metadata(self):
+    def refresh_metadata(self):
+        """Record the leaf's shape and dtype (again after its `.data` was replaced)."""
         data = self.variable._data
-        return ((data.shape, data.dtype),)
+        self._input_metadata = ((data.shape, data.dtype),)
 
-    @_input_metadata.setter
-    def _input_metadata(self, value):
-        pass  # derived from the variable, which may have been given new `.data`
+    def num_inputs(self):
+        return 1
 
     def _tensor_hooks(self):
         hooks = self.variable._hooks

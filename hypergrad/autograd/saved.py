@@ -43,15 +43,18 @@ BACKWARD_TWICE_MESSAGE = (
 class SavedTensor:
     """One saved value; see the Notes above. Non-tensor values (Python numbers) are kept as is."""
 
-    __slots__ = ("_tensor", "_data", "_output_nr", "_version_counter", "_saved_version",
-                 "_released", "_requires_grad", "_hooks")
+    __slots__ = ("_tensor", "_data", "_version_counter", "_saved_version", "__dict__")
+
+    # set only for saved outputs, released values and hooked values (class defaults until then)
+    _output_nr = 0
+    _requires_grad = False
+    _released = False
+    _hooks = None
 
     def __init__(self, tensor, is_output=False, output_nr=0):
         counter = tensor._version_counter
         self._version_counter = counter
         self._saved_version = counter.version
-        self._released = False
-        self._hooks = None
         if is_output:
             self._tensor = None
             self._data = tensor._data

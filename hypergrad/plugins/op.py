@@ -53,7 +53,7 @@ import numpy as np
 from .. import dtypes as _dtypes
 from ..autograd.anomaly import _anomaly, record_forward_trace
 from ..autograd.grad_mode import _state
-from ..autograd.node import INVALID_EDGE, Edge, Node, next_sequence_nr
+from ..autograd.node import INVALID_EDGE, Node, next_sequence_nr
 from ..autograd.saved import SavedTensor
 from ..tensor import Tensor
 
@@ -89,7 +89,8 @@ def _promote(values, kind):
                 else:
                     raise TypeError(f"expected a Tensor or a Python number, got "
                                     f"{type(value).__name__}")
-            top_scalar = max(top_scalar, category)
+            if category > top_scalar:
+                top_scalar = category
     if common is not None and same and top_scalar <= _CATEGORY[common.kind]:
         dtype = common
     else:
@@ -118,22 +119,19 @@ class OpNode(Node):
     """Base of every op's Node class (`MulBackward0`): the `ctx` of forward and backward.
 
     Holds what forward saved and runs the op's `backward` when the engine calls `apply`.
+    Instances are made with `object.__new__` on the hot path; everything not set there is a
+    class default below until an op sets it.
     """
 
-    __slots__ = ("_to_save", "_saved", "needs_input_grad", "_non_differentiable", "__dict__")
+    __slots__ = ()
     op = None  # set on each generated subclass
+    _to_save = None
+    _saved = ()
+    needs_input_grad = ()
+    _non_differentiable = None
 
     def __init__(self):
-        self.next_edges = ()
-        self._sequence_nr = 0
-        self._input_metadata = ()
-        self._pre_hooks = self._post_hooks = None
-        self._tensor_pre_hooks = self._retains_grad_hooks = None
-        self._metadata = None
-        self._to_save = None
-        self._saved = ()
-        self.needs_input_grad = ()
-        self._non_differentiable = None
+        Node.__init__(self, (), sequence_nr=0)
 
     # --- the ctx API used inside forward and backward --------------------------------------
     def save_for_backward(self, *values):
@@ -148,8 +146,10 @@ class OpNode(Node):
     @property
     def saved_tensors(self):
         """What forward saved, as Tensors (numbers stay numbers), checked for in-place changes."""
-        return tuple(value.unpack(self) if type(value) is SavedTensor else value
-                     for value in self._saved)
+        values = []
+        for value in self._saved:
+            values.append(value.unpack(self) if type(value) is SavedTensor else value)
+        return values
 
     def mark_non_differentiable(self, *arrays):
         """Declare outputs (the arrays forward returns) that have no gradient."""
@@ -162,27 +162,34 @@ class OpNode(Node):
 
     # --- running backward ---------------------------------------------------------------------
     def apply(self, grad_outputs):
-        metadata = self._input_metadata
-        for i, grad in enumerate(grad_outputs):
-            if grad is None and metadata[i][1].kind in "fc":
-                grad_outputs[i] = Tensor._make(np.zeros(metadata[i][0], metadata[i][1]))
+        for grad in grad_outputs:
+            if grad is None:
+                self._materialize(grad_outputs)
+                break
         result = self.op.backward(self, *grad_outputs)
         if type(result) is not tuple:
             result = tuple(result) if type(result) is list else (result,)
-        if len(result) != len(self.next_edges):
-            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
-                               f"gradients (expected {len(self.next_edges)}, got {len(result)})")
         needs = self.needs_input_grad
+        if len(result) != len(needs):
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                               f"gradients (expected {len(needs)}, got {len(result)})")
         grads = []
-        for i, grad in enumerate(result):
-            if not needs[i]:
+        for grad, need in zip(result, needs):
+            if not need:
                 grad = None
-            elif grad is not None and not isinstance(grad, Tensor):
+            elif grad is not None and type(grad) is not Tensor and not isinstance(grad, Tensor):
                 raise TypeError(f"{self.name()}: {self.op.__name__}.backward returned a "
-                                f"{type(grad).__name__} for input {i}; backward must return "
-                                "Tensors computed with HyperGrad ops (or None)")
+                                f"{type(grad).__name__}; backward must return Tensors computed "
+                                "with HyperGrad ops (or None)")
             grads.append(grad)
         return grads
+
+    def _materialize(self, grad_outputs):
+        """Zeros for differentiable outputs that received no gradient (torch does the same)."""
+        for i, grad in enumerate(grad_outputs):
+            shape, dtype = self._input_metadata[i]
+            if grad is None and dtype.kind in "fc":
+                grad_outputs[i] = Tensor._make(np.zeros(shape, dtype))
 
 
 def _resolve_saved(node, to_save, tensors, arrays, outputs, results):
@@ -208,17 +215,23 @@ def _resolve_saved(node, to_save, tensors, arrays, outputs, results):
 
 
 def _gradient_edge(value):
+    """`(grad_fn, output_nr)`, `(AccumulateGrad, 0)` for a leaf that requires grad, or invalid."""
     if isinstance(value, Tensor):
         fn = value._grad_fn
         if fn is not None:
-            return Edge(fn, value._output_nr)
+            return (fn, value._output_nr)
         if value._requires_grad:
-            return Edge(value._grad_accumulator_node(), 0)
+            return (value._grad_accumulator_node(), 0)
     return INVALID_EDGE
 
 
 def _build_apply(op):
-    """The function that runs `op` on user arguments (see Note [The hot path])."""
+    """The function that runs `op` on user arguments (see Note [The hot path]).
+
+    Steps: (1) unwrap the tensor arguments to arrays and see whether any requires grad;
+    (2) promote dtypes; (3) call forward, with a fresh Node as ctx only if a gradient will be
+    needed; (4) wrap the outputs in Tensors and, when recording, `_connect` the node.
+    """
     forward = op.forward
     node_class = op.node_class
     n_inputs = op.inputs
@@ -226,8 +239,10 @@ def _build_apply(op):
     promotion = op.type_promotion
     differentiable = op.differentiable
     is_view = op.is_view
+    new_node = object.__new__
     make = Tensor._make
     state = _state
+    ndarray = np.ndarray
 
     def apply(*args, **kwargs):
         # 1. Inputs: the leading `inputs` arguments are tensors (or numbers, or None).
@@ -235,44 +250,62 @@ def _build_apply(op):
             tensors = tuple(args[0])
             rest = args[1:]
         else:
-            tensors = args[:n_inputs]
+            tensors = args[:n_inputs] if len(args) > n_inputs else args
             rest = args[n_inputs:]
         arrays = []
         needs_grad = False
+        common = None      # the dtype all tensor arguments share, if they do
+        uniform = True
         for value in tensors:
             if isinstance(value, Tensor):
-                arrays.append(value._data)
+                data = value._data
+                arrays.append(data)
                 if value._requires_grad:
                     needs_grad = True
+                if common is None:
+                    common = data.dtype
+                elif data.dtype != common:
+                    uniform = False
             else:
                 arrays.append(value)
-        # 2. Promotion.
+                uniform = False
+        # 2. Promotion (skipped when every argument is a tensor of one dtype that stays).
         out_dtype = None
         if promotion is not None:
-            arrays, out_dtype = _promote(arrays, promotion)
-            if promotion == ALWAYS_BOOL:
+            if uniform and common is not None and (
+                    promotion is not INT_TO_FLOAT or common.kind in "fc"):
+                out_dtype = common
+            else:
+                arrays, out_dtype = _promote(arrays, promotion)
+            if promotion is ALWAYS_BOOL:
                 out_dtype = _BOOL
         # 3. Forward, with a node as ctx only if a gradient will be needed.
         record = needs_grad and differentiable and state.enabled
-        ctx = node_class() if record else _ForwardContext()
+        ctx = new_node(node_class) if record else _ForwardContext()
         if variadic:
             out = forward(ctx, arrays, *rest, **kwargs)
-        else:
+        elif rest or kwargs:
             out = forward(ctx, *arrays, *rest, **kwargs)
-        # 4. Outputs.
-        single = type(out) is not tuple
-        outputs = (out,) if single else out
-        if out_dtype is not None:
-            outputs = tuple(o if type(o) is np.ndarray and o.dtype == out_dtype
-                            else np.asarray(o, dtype=out_dtype) for o in outputs)
         else:
-            outputs = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in outputs)
-        results = [make(o) for o in outputs]
+            out = forward(ctx, *arrays)
+        # 4. Outputs.
+        if type(out) is not tuple:
+            if type(out) is not ndarray or (out_dtype is not None and out.dtype != out_dtype):
+                out = np.asarray(out, dtype=out_dtype)
+            result = make(out)
+            if is_view:
+                _share_view(tensors[0], (result,))
+            if record:
+                _connect(ctx, tensors, arrays, (out,), (result,))
+            return result
+        outputs = tuple(o if type(o) is ndarray and (out_dtype is None or o.dtype == out_dtype)
+                        else np.asarray(o, dtype=out_dtype) for o in out)
+        results = tuple(make(o) for o in outputs)
         if is_view:
             _share_view(tensors[0], results)
         if record:
             _connect(ctx, tensors, arrays, outputs, results)
-        return results[0] if single else tuple(results)
+        return results
 
     apply.__wrapped__ = forward
     return apply
@@ -282,19 +315,41 @@ _BOOL = np.dtype(bool)
 
 
 def _connect(node, tensors, arrays, outputs, results):
-    """Put `node` in the graph: edges to the inputs, grad_fn on the outputs, saved tensors."""
-    edges = tuple(_gradient_edge(t) for t in tensors)
-    node.next_edges = edges
-    node.needs_input_grad = tuple(e.function is not None for e in edges)
+    """Put `node` in the graph: edges to the inputs, grad_fn on the outputs, saved tensors.
+
+    (Plain loops rather than comprehensions: this runs once per recorded operation.)
+    """
+    edges = []
+    needs = []
+    for value in tensors:
+        if isinstance(value, Tensor):
+            fn = value._grad_fn
+            if fn is not None:
+                edges.append((fn, value._output_nr))
+                needs.append(True)
+                continue
+            if value._requires_grad:
+                edges.append((value._grad_accumulator_node(), 0))
+                needs.append(True)
+                continue
+        edges.append(INVALID_EDGE)
+        needs.append(False)
+    node.next_edges = tuple(edges)
+    node.needs_input_grad = tuple(needs)
     node._sequence_nr = next_sequence_nr()
-    node._input_metadata = tuple((o.shape, o.dtype) for o in outputs)
     non_differentiable = node._non_differentiable
-    for i, result in enumerate(results):
-        if outputs[i].dtype.kind in "fc" and not (
-                non_differentiable and any(outputs[i] is a for a in non_differentiable)):
+    metadata = []
+    output_nr = 0
+    for array in outputs:
+        metadata.append((array.shape, array.dtype))
+        if array.dtype.kind in "fc" and not (
+                non_differentiable and any(array is a for a in non_differentiable)):
+            result = results[output_nr]
             result._grad_fn = node
-            result._output_nr = i
+            result._output_nr = output_nr
             result._requires_grad = True
+        output_nr += 1
+    node._input_metadata = tuple(metadata)
     if node._to_save is not None:
         _resolve_saved(node, node._to_save, tensors, arrays, outputs, results)
     if _anomaly["enabled"]:
