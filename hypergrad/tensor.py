@@ -43,6 +43,25 @@ class Size(tuple):
     def __repr__(self):
         return f"hypergrad.Size({list(self)})"
 
+    def __getitem__(self, index):
+        value = tuple.__getitem__(self, index)
+        return Size(value) if isinstance(index, slice) else value
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + other)
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(other + tuple(self))
+
+    def __mul__(self, times):
+        return Size(tuple(self) * times)
+
+    __rmul__ = __mul__
+
     def numel(self):
         n = 1
         for size in self:
@@ -61,6 +80,12 @@ class VersionCounter:
     def bump(self):
         self.version += 1
 
+
+# torch words the same error three ways, depending on how requires_grad was asked for
+_FACTORY_DTYPE_MESSAGE = ("Only Tensors of floating point and complex dtype can require "
+                          "gradients")
+_SETTER_DTYPE_MESSAGE = "only Tensors of floating point and complex dtype can require gradients"
+_METHOD_DTYPE_MESSAGE = "only Tensors of floating point dtype can require gradients"
 
 _NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -98,7 +123,7 @@ class Tensor:
         array = _as_array(data, dtype)
         self._init(array)
         if requires_grad:
-            self.requires_grad_(True)
+            self._set_requires_grad(True, _FACTORY_DTYPE_MESSAGE)
 
     def _init(self, data, requires_grad=False):
         self._data = data
@@ -131,7 +156,7 @@ class Tensor:
         """The shape, or the size of dimension `dim`."""
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        return self._data.shape[_wrap_dim_no_scalar(dim, self._data.ndim)]
 
     @property
     def dtype(self):
@@ -173,7 +198,7 @@ class Tensor:
 
     def stride(self, dim=None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+        return strides if dim is None else strides[_wrap_dim_no_scalar(dim, self._data.ndim)]
 
     def data_ptr(self):
         return self._data.__array_interface__["data"][0]
@@ -190,10 +215,15 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        self.requires_grad_(value)
+        self._set_requires_grad(value, _SETTER_DTYPE_MESSAGE)
 
     def requires_grad_(self, requires_grad=True):
         """Set whether autograd records operations on this leaf; returns self."""
+        return self._set_requires_grad(requires_grad, _METHOD_DTYPE_MESSAGE)
+
+    def _set_requires_grad(self, requires_grad, dtype_message):
+        """`requires_grad_`, the setter and the factories' `requires_grad=True` (each has
+        torch's own wording for the dtype error)."""
         if self._grad_fn is not None:
             if requires_grad:
                 return self
@@ -202,8 +232,7 @@ class Tensor:
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError(dtype_message)
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -472,18 +501,23 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
-                               f"ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()))
 
+    def _python_scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._python_scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._python_scalar())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._python_scalar())
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -566,6 +600,13 @@ def _wrap_dim(dim, ndim):
     return dim % bound
 
 
+def _wrap_dim_no_scalar(dim, ndim):
+    """`_wrap_dim` for size(dim)/stride(dim), which a 0-dim tensor has none of."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return _wrap_dim(dim, ndim)
+
+
 def _infer_dtype(value):
     """The dtype torch.tensor gives Python data: bool, int64, default float, or complex."""
     kind = value.dtype.kind
@@ -594,32 +635,120 @@ def _as_array(data, dtype=None):
         target = _dtypes.from_numpy_dtype(array.dtype) if dtype is None else \
             _dtypes.to_dtype(dtype)
         return array.astype(target.numpy)
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    typed = None
     if isinstance(data, (list, tuple)):
-        data = _unwrap_nested(data)
+        typed = []
+        data = _unwrap_nested(data, typed)
     try:
         array = np.array(data)
-    except ValueError as error:
-        raise ValueError(f"expected sequence of equal-length lists: {error}") from None
-    if array.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}: expected numbers, "
-                        f"nested lists of numbers, numpy arrays or Tensors")
-    if array.size == 0 and array.dtype.kind == "f":
-        target = _dtypes.get_default_dtype() if dtype is None else _dtypes.to_dtype(dtype)
+    except ValueError:
+        raise ValueError(_ragged_message(data)) from None
+    if array.dtype == object or array.dtype.kind in "SUV":
+        raise _not_a_number_error(data)
+    if array.dtype == np.uint64:
+        raise ValueError("Overflow when unpacking long long")
+    if dtype is not None:
+        target = _dtypes.to_dtype(dtype)
+    elif typed:
+        target = _infer_sequence_dtype(data, typed)
+    elif array.size == 0 and array.dtype.kind == "f":
+        target = _dtypes.get_default_dtype()
     else:
-        target = _infer_dtype(array) if dtype is None else _dtypes.to_dtype(dtype)
+        target = _infer_dtype(array)
     return array.astype(target.numpy, copy=False)
 
 
-def _unwrap_nested(data):
-    """Replace 0-dim Tensors inside nested lists by their values (tensor([t1, t2]))."""
+_PYTHON_SCALAR_DTYPES = {bool: "bool", int: "int64"}
+
+
+def _infer_sequence_dtype(data, typed):
+    """torch's rule for a list holding numpy scalars, arrays or tensors: promote every item.
+
+    Each item contributes its own dtype (a Python float the default dtype, an int int64, a
+    bool bool; an np.float64 or a float64 tensor float64), and the result is their
+    `promote_types`: `[np.float64(1), 2.0]` is float64, `[np.int16(1), np.uint8(2)]` int16.
+    """
+    result = None
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if isinstance(item, (np.ndarray, np.generic)):
+            continue
+        result = _promote_or_first(result, _infer_dtype(np.array(item)))
+    for d in typed:
+        result = _promote_or_first(result, d)
+    return result
+
+
+def _promote_or_first(result, d):
+    return d if result is None else _dtypes.promote_types(result, d)
+
+
+def _ragged_message(data):
+    """torch's message for nested lists of unequal lengths (found without recursion)."""
+    sizes = []
+    item = data
+    while isinstance(item, (list, tuple)):
+        sizes.append(len(item))
+        if not item:
+            break
+        item = item[0]
+    stack = [(data, 0)]
+    while stack:
+        item, dim = stack.pop()
+        if dim >= len(sizes):
+            if isinstance(item, (list, tuple, np.ndarray)):
+                return f"too many dimensions '{type(item).__name__}'"
+            continue
+        if not isinstance(item, (list, tuple, np.ndarray)):
+            return f"expected sequence of length {sizes[dim]} at dim {dim} (got a number)"
+        if len(item) != sizes[dim]:
+            return f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(item)})"
+        stack.extend((child, dim + 1) for child in item)
+    return "expected sequences of equal length at every dimension"
+
+
+def _not_a_number_error(data):
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif not isinstance(item, (bool, int, float, complex, np.generic, np.ndarray)):
+            return RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+    return RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _unwrap_nested(data, typed):
+    """Replace Tensors inside nested lists by their values (`tensor([t1, t2])`).
+
+    The dtypes of items that carry one (Tensors, numpy scalars and arrays) are appended to
+    `typed`, for `_infer_sequence_dtype`.
+    """
     out = []
-    for item in data:
-        if isinstance(item, Tensor):
-            out.append(item._data)
-        elif isinstance(item, (list, tuple)):
-            out.append(_unwrap_nested(item))
-        else:
-            out.append(item)
+    stack = [(data, out)]
+    while stack:
+        items, target = stack.pop()
+        for item in items:
+            if isinstance(item, Tensor):
+                if item._data.size != 1 and item._data.ndim:
+                    raise ValueError("only one element tensors can be converted to Python "
+                                     "scalars")
+                typed.append(item.dtype)
+                target.append(item._data.reshape(()))
+            elif isinstance(item, (list, tuple)):
+                child = []
+                target.append(child)
+                stack.append((item, child))
+            else:
+                if isinstance(item, (np.ndarray, np.generic)):
+                    typed.append(_dtypes.from_numpy_dtype(item.dtype))
+                target.append(item)
     return out
 
 
@@ -634,7 +763,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         raise RuntimeError(f"HyperGrad runs on the CPU only; got device {device!r}")
     out = Tensor._make(_as_array(data, dtype))
     if requires_grad:
-        out.requires_grad_(True)
+        out._set_requires_grad(True, _FACTORY_DTYPE_MESSAGE)
     return out
 
 
@@ -648,3 +777,10 @@ def from_numpy(array):
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+# The autograd modules need the Tensor class on their hot paths, but this module imports them
+# first; hand them the class once, here, instead of importing it inside every call.
+from .autograd import engine as _engine, node as _node, saved as _saved  # noqa: E402
+
+_engine.Tensor = _node.Tensor = _saved.Tensor = Tensor

@@ -11,6 +11,8 @@ function.py (custom Function), anomaly.py, gradcheck.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
@@ -82,6 +84,14 @@ def _root_edges(outputs):
     return edges
 
 
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak.")
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of `tensors` into the graph leaves' `.grad`.
@@ -109,14 +119,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if inputs is not None:
         inputs = _tensor_or_tensors(inputs, "inputs")
         if len(inputs) == 0:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         input_edges = []
         for tensor in inputs:
-            if not tensor._requires_grad:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
-            if tensor._grad_fn is not None:
-                tensor.retain_grad()
+            tensor.retain_grad()  # a no-op for leaves; raises if it does not require grad
             input_edges.append(gradient_edge(tensor))
+    if create_graph:
+        warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     grads = _make_grads(outputs, grads)
     roots = _root_edges(outputs)
     get_default_engine().execute(roots, grads, retain_graph, create_graph,

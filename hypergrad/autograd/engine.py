@@ -48,6 +48,8 @@ from .node import AccumulateGrad, GraphRoot
 
 __all__ = ["Engine", "GraphTask", "get_default_engine"]
 
+Tensor = None  # hypergrad/tensor.py sets this once the class exists (it imports us first)
+
 
 class GraphTask:
     """The state of one backward run (torch's GraphTask): counts, buffers, captures."""
@@ -149,7 +151,10 @@ class Engine:
                     if remaining:
                         not_ready[next_fn] = buffer
                 if grad is not None:
-                    input_buffer_add(buffer, input_nr, grad)
+                    if buffer[input_nr] is None:
+                        buffer[input_nr] = grad      # the first gradient is moved in
+                    else:
+                        input_buffer_add(buffer, input_nr, grad)
                 if observers:
                     for observer in observers:
                         observer.on_send(fn, next_fn, input_nr, grad, buffer)
@@ -331,7 +336,6 @@ def sum_to(grad, shape):
         lead + i for i, size in enumerate(shape) if size == 1 and data.shape[lead + i] != 1)
     if axes:
         data = data.sum(axis=axes, keepdims=True)
-    from ..tensor import Tensor
 
     return Tensor._make(np.ascontiguousarray(data.reshape(shape)))
 
@@ -344,7 +348,6 @@ def input_buffer_add(buffer, index, grad):
     elif _state.enabled:
         buffer[index] = old + grad
     else:
-        from ..tensor import Tensor
 
         buffer[index] = Tensor._make(old._data + grad._data)
 

@@ -30,7 +30,11 @@ import itertools
 import sys
 from typing import NamedTuple
 
+import numpy as np
+
 __all__ = ["Node", "Edge", "AccumulateGrad", "GraphRoot", "RemovableHandle", "next_sequence_nr"]
+
+Tensor = None  # hypergrad/tensor.py sets this once the class exists (it imports us first)
 
 _sequence_counter = itertools.count()
 next_sequence_nr = _sequence_counter.__next__
@@ -231,7 +235,6 @@ class AccumulateGrad(Node):
         return {0: hooks} if hooks else None
 
     def apply(self, grad_outputs):
-        from ..tensor import Tensor
         from .grad_mode import _state
 
         new_grad = grad_outputs[0]
@@ -240,16 +243,13 @@ class AccumulateGrad(Node):
         variable = self.variable
         old = variable._grad
         if old is None:
-            if _state.enabled:
-                variable._grad = new_grad.clone()
+            if _state.enabled:  # torch's clone_obey_contract: an empty tensor copy_'d into
+                variable._grad = Tensor._make(np.empty_like(new_grad._data)).copy_(new_grad)
             else:
                 variable._grad = Tensor._make(new_grad._data.copy())
         elif not _state.enabled:
-            if old.requires_grad:
-                variable._grad = Tensor._make(old._data + new_grad._data)
-            else:
-                old._data += new_grad._data
-                old._version_counter.bump()
+            old._data += new_grad._data  # in place, even if `.grad` has a grad_fn of its own
+            old._version_counter.bump()
         else:
             variable._grad = old + new_grad
         hooks = variable._post_acc_hooks

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 __all__ = ["SavedTensor", "BACKWARD_TWICE_MESSAGE"]
 
+Tensor = None  # hypergrad/tensor.py sets this once the class exists (it imports us first)
+
 BACKWARD_TWICE_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -73,7 +75,6 @@ class SavedTensor:
             raise RuntimeError(self._modified_message(current, saved_for))
         tensor = self._tensor
         if tensor is None:
-            from ..tensor import Tensor
 
             tensor = Tensor._make(self._data)
             tensor._version_counter = self._version_counter

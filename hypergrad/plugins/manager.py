@@ -41,6 +41,7 @@ BUILTIN_PLUGINS = {
     "reduction": "hypergrad.ops.reduction",
     "linalg": "hypergrad.ops.linalg",
     "shape": "hypergrad.ops.shape",
+    "nn": "hypergrad.ops.nn",
 }
 
 
@@ -93,6 +94,9 @@ def _entry_points():
         dist = getattr(ep, "dist", None)
         found.append((ep.name, ep.value, dist.name if dist else None,
                       dist.version if dist else None))
+    # Built-ins first, whatever order sys.path lists distributions in, so that a third-party
+    # op with `override = True` replaces the built-in one instead of colliding with it.
+    found.sort(key=lambda item: not item[1].startswith("hypergrad.ops"))
     if not any(value.startswith("hypergrad.ops") for _, value, _, _ in found):
         found = [(name, module, "hypergrad", None) for name, module in BUILTIN_PLUGINS.items()] \
             + found

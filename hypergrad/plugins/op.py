@@ -123,15 +123,14 @@ class OpNode(Node):
     class default below until an op sets it.
     """
 
-    __slots__ = ()
+    __slots__ = ("_saved", "needs_input_grad")
     op = None  # set on each generated subclass
-    _to_save = None
-    _saved = ()
-    needs_input_grad = ()
     _non_differentiable = None
 
     def __init__(self):
         Node.__init__(self, (), sequence_nr=0)
+        self._saved = ()
+        self.needs_input_grad = ()
 
     # --- the ctx API used inside forward and backward --------------------------------------
     def save_for_backward(self, *values):
@@ -141,7 +140,7 @@ class OpNode(Node):
         outputs is saved as that *tensor* (see Note [What the machinery does]); any other
         array is saved as a constant.
         """
-        self._to_save = values
+        self._saved = values  # raw until `_connect` resolves them (see _resolve_saved)
 
     @property
     def saved_tensors(self):
@@ -192,10 +191,10 @@ class OpNode(Node):
                 grad_outputs[i] = Tensor._make(np.zeros(shape, dtype))
 
 
-def _resolve_saved(node, to_save, tensors, arrays, outputs, results):
+def _resolve_saved(node, tensors, arrays, outputs, results):
     """Turn the arrays given to save_for_backward into SavedTensors (see the module Note)."""
     saved = []
-    for value in to_save:
+    for value in node._saved:
         if type(value) is not np.ndarray:
             saved.append(value)
             continue
@@ -211,7 +210,15 @@ def _resolve_saved(node, to_save, tensors, arrays, outputs, results):
             else:
                 saved.append(Tensor._make(value))
     node._saved = tuple(saved)
-    node._to_save = None
+
+
+_interned = {}
+
+
+# `_interned.setdefault(t, t)` keeps one shared copy of each small immutable tuple: a node's
+# metadata and needs_input_grad repeat across a graph, and sharing them keeps a long graph's
+# memory below PyTorch's. (Bound once: this runs per recorded operation.)
+_interned_setdefault = _interned.setdefault
 
 
 def _gradient_edge(value):
@@ -281,7 +288,11 @@ def _build_apply(op):
                 out_dtype = _BOOL
         # 3. Forward, with a node as ctx only if a gradient will be needed.
         record = needs_grad and differentiable and state.enabled
-        ctx = new_node(node_class) if record else _ForwardContext()
+        if record:
+            ctx = new_node(node_class)
+            ctx._saved = ()
+        else:
+            ctx = _ForwardContext()
         if variadic:
             out = forward(ctx, arrays, *rest, **kwargs)
         elif rest or kwargs:
@@ -335,7 +346,7 @@ def _connect(node, tensors, arrays, outputs, results):
         edges.append(INVALID_EDGE)
         needs.append(False)
     node.next_edges = tuple(edges)
-    node.needs_input_grad = tuple(needs)
+    node.needs_input_grad = _interned_setdefault(needs := tuple(needs), needs)
     node._sequence_nr = next_sequence_nr()
     non_differentiable = node._non_differentiable
     metadata = []
@@ -349,9 +360,9 @@ def _connect(node, tensors, arrays, outputs, results):
             result._output_nr = output_nr
             result._requires_grad = True
         output_nr += 1
-    node._input_metadata = tuple(metadata)
-    if node._to_save is not None:
-        _resolve_saved(node, node._to_save, tensors, arrays, outputs, results)
+    node._input_metadata = _interned_setdefault(metadata := tuple(metadata), metadata)
+    if node._saved:
+        _resolve_saved(node, tensors, arrays, outputs, results)
     if _anomaly["enabled"]:
         record_forward_trace(node)
 

@@ -1,0 +1,1 @@
+"""hypergrad.nn (in progress)."""

@@ -1,0 +1,1 @@
+"""hypergrad.optim (in progress)."""

@@ -1,0 +1,1 @@
+"""hypergrad.utils (in progress)."""

@@ -1,0 +1,1 @@
+"""hypergrad.utils.data (in progress)."""

@@ -1,0 +1,1 @@
+"""hypergrad.viz (in progress)."""

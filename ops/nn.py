@@ -1,0 +1,1 @@
+"""Neural-network ops (conv, pooling, normalization, losses): the "nn" plugin."""
