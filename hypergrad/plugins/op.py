@@ -330,6 +330,8 @@ def _connect(node, tensors, arrays, outputs, results):
 
     (Plain loops rather than comprehensions: this runs once per recorded operation.)
     """
+    if views_rebased[0]:
+        _refresh_views(tensors)
     edges = []
     needs = []
     for value in tensors:
@@ -376,6 +378,21 @@ def _share_view(base, results):
         if np.may_share_memory(result._data, base._data):
             result._version_counter = base._version_counter
             result._base = root
+            if views_rebased[0]:
+                result._view_version = base._version_counter.version
+
+
+# True once any in-place op on a view has rewritten a base's history (autograd/copy_slices.py);
+# until then no view can be stale and `_connect` skips the check.
+views_rebased = [False]
+
+
+def _refresh_views(tensors):
+    from ..autograd.copy_slices import refresh_view_grad_fn
+
+    for value in tensors:
+        if isinstance(value, Tensor) and value._base is not None:
+            refresh_view_grad_fn(value)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -418,11 +435,6 @@ def write_inplace(self, result):
         raise RuntimeError(f"output with shape {list(data.shape)} doesn't match the broadcast "
                            f"shape {list(new.shape)}")
     node = result._grad_fn
-    if node is not None and self._base is not None:
-        raise RuntimeError(
-            "HyperGrad does not yet support in-place operations on a view while recording a "
-            "graph (PyTorch rewrites the base's history with CopySlices). Use an out-of-place "
-            "op, or do the in-place change under hypergrad.no_grad().")
     if node is not None:
         _keep_original_inputs(node, self)
     try:
@@ -432,10 +444,21 @@ def write_inplace(self, result):
                            f"({error}); clone() it first") from None
     self._version_counter.bump()
     if node is not None:
-        self._grad_fn = node
-        self._output_nr = result._output_nr
-        self._requires_grad = True
+        retains_grad = self._retains_grad
+        if retains_grad:  # torch moves the retains-grad hook to the new grad_fn
+            self._grad_fn._retains_grad_hooks.pop(self._output_nr, None)
+            self._retains_grad = False
         _rebind_saved_output(node, self)
+        if self._base is not None:
+            from ..autograd.copy_slices import rebase_view_history
+
+            rebase_view_history(self, node)   # see Note [In-place on a view ...] there
+        else:
+            self._grad_fn = node
+            self._output_nr = result._output_nr
+            self._requires_grad = True
+        if retains_grad:
+            self.retain_grad()
 
 
 def _keep_original_inputs(node, self):
