@@ -42,12 +42,15 @@ torch.set_num_threads(1)
 TARGETS = {"chain": 1.5, "mlp": 1.3, "memory": 1.0}
 
 
-def best_of(fn, repeats=7):
-    best = float("inf")
+def best_of(fns, repeats=9):
+    """Best time of each function, their runs interleaved so that load on the machine hits
+    both libraries alike."""
+    best = {name: float("inf") for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -64,13 +67,12 @@ def chain_step(lib, x, w, length):
 
 
 def bench_chain(length=4000):
-    results = {}
+    fns = {}
     for name, lib in (("torch", torch), ("hypergrad", hg)):
         x = lib.randn(16, requires_grad=True)
         w = lib.randn(16, requires_grad=True)
-        seconds = best_of(lambda: chain_step(lib, x, w, length))
-        results[name] = seconds / length
-    return results
+        fns[name] = (lambda lib, x, w: lambda: chain_step(lib, x, w, length))(lib, x, w)
+    return {name: seconds / length for name, seconds in best_of(fns).items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,13 +106,13 @@ def bench_mlp(batch=64, hidden=256, features=64, classes=10):
     rng = np.random.default_rng(1)
     x_np = rng.standard_normal((batch, features)).astype(np.float32)
     t_np = rng.standard_normal((batch, classes)).astype(np.float32)
-    results = {}
+    fns = {}
     for name, lib in (("torch", torch), ("hypergrad", hg)):
         params = make_mlp(lib, [features, hidden, hidden, classes])
         x, target = lib.tensor(x_np), lib.tensor(t_np)
-        results[name] = best_of(lambda: [mlp_step(lib, params, x, target) for _ in range(20)],
-                                repeats=5) / 20
-    return results
+        fns[name] = (lambda lib, params, x, target: lambda: [
+            mlp_step(lib, params, x, target) for _ in range(20)])(lib, params, x, target)
+    return {name: seconds / 20 for name, seconds in best_of(fns, repeats=7).items()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,11 +38,14 @@ class Add(Op):
     dtypes = ALL_REAL
 
     def forward(ctx, a, b, *, alpha=1):
+        if alpha == 1:
+            return a + b
         ctx.alpha = alpha
-        return a + b if alpha == 1 else a + alpha * b
+        return a + alpha * b
 
     def backward(ctx, grad):
-        return grad, grad if ctx.alpha == 1 else grad * ctx.alpha
+        alpha = getattr(ctx, "alpha", 1)
+        return grad, grad if alpha == 1 else grad * alpha
 
 
 class Sub(Op):

@@ -265,6 +265,7 @@ def call_tensor_pre_hooks(fn, inputs):
             for hook in tuple(by_id.values()):
                 result = hook(inputs[output_nr])
                 if result is not None:
+                    _check_hook_value(hook, inputs[output_nr], result)
                     inputs[output_nr] = result
     retains = fn._retains_grad_hooks
     if retains:
@@ -274,17 +275,35 @@ def call_tensor_pre_hooks(fn, inputs):
 
 
 def call_function(graph_task, fn, inputs):
-    """Hooks, the node's backward, validation (torch's `call_function`)."""
-    if fn._tensor_pre_hooks or fn._retains_grad_hooks or (
-            type(fn) is AccumulateGrad and fn.variable._hooks):
+    """Hooks, the node's backward, validation (torch's `call_function`).
+
+    `fn._has_hooks` is set when any hook is registered on the node (and is always true for
+    AccumulateGrad, whose tensor hooks live on its leaf), so a node without hooks goes
+    straight to `apply`.
+    """
+    has_hooks = fn._has_hooks
+    if has_hooks:
         inputs = call_tensor_pre_hooks(fn, inputs)
+        inputs = call_pre_hooks(fn, inputs)
+    outputs = fn.apply(inputs)
+    validate_outputs(fn, outputs)
+    if has_hooks:
+        outputs = call_post_hooks(fn, outputs, inputs)
+    return outputs
+
+
+def call_pre_hooks(fn, inputs):
+    """`hook(grad_outputs)` for each pre-hook; a hook may return replacements."""
     if fn._pre_hooks:
         for hook in tuple(fn._pre_hooks.values()):
             result = hook(tuple(inputs))
             if result is not None:
                 inputs = list(result)
-    outputs = fn.apply(inputs)
-    validate_outputs(fn, outputs)
+    return inputs
+
+
+def call_post_hooks(fn, outputs, inputs):
+    """`hook(grad_inputs, grad_outputs)` for each post-hook; it may return replacements."""
     if fn._post_hooks:
         for hook in tuple(fn._post_hooks.values()):
             result = hook(tuple(outputs), tuple(inputs))
@@ -337,7 +356,7 @@ def sum_to(grad, shape):
     if axes:
         data = data.sum(axis=axes, keepdims=True)
 
-    return Tensor._make(np.ascontiguousarray(data.reshape(shape)))
+    return Tensor._make(np.ascontiguousarray(data).reshape(shape))
 
 
 def input_buffer_add(buffer, index, grad):
@@ -353,6 +372,13 @@ def input_buffer_add(buffer, index, grad):
 
 
 def check_nan(fn, outputs):
+    """Anomaly mode: a NaN gradient is an error naming the node that produced it.
+
+    torch runs no GraphRoot for a single root (the root gradient goes straight to the root's
+    node), so a NaN the caller passed in is only reported when there are several roots.
+    """
+    if type(fn) is GraphRoot and len(fn.next_edges) == 1:
+        return
     for i, grad in enumerate(outputs):
         if grad is not None and np.isnan(grad._data).any():
             raise RuntimeError(f"Function '{fn.name()}' returned nan values in its {i}th output.")

@@ -95,6 +95,7 @@ class Node:
 
     # Rarely used state lives in the instance dict only once set; until then these class
     # defaults answer (a node is created per operation, so its creation must be cheap).
+    _has_hooks = False       # set by every register_* below; lets the engine skip hook work
     _pre_hooks = None
     _post_hooks = None
     _tensor_pre_hooks = None
@@ -154,6 +155,7 @@ class Node:
     # --- hooks --------------------------------------------------------------------------------
     def register_hook(self, fn):
         """`fn(grad_inputs, grad_outputs)` runs after the node; it may return new grad_inputs."""
+        self._has_hooks = True
         if self._post_hooks is None:
             self._post_hooks = {}
         handle = RemovableHandle(self._post_hooks)
@@ -162,6 +164,7 @@ class Node:
 
     def register_prehook(self, fn):
         """`fn(grad_outputs)` runs before the node; it may return new grad_outputs."""
+        self._has_hooks = True
         if self._pre_hooks is None:
             self._pre_hooks = {}
         handle = RemovableHandle(self._pre_hooks)
@@ -170,6 +173,7 @@ class Node:
 
     def _register_tensor_pre_hook(self, output_nr, fn):
         """A hook from `tensor.register_hook` on this node's forward output `output_nr`."""
+        self._has_hooks = True
         if self._tensor_pre_hooks is None:
             self._tensor_pre_hooks = {}
         hooks = self._tensor_pre_hooks.setdefault(output_nr, {})
@@ -216,6 +220,7 @@ class AccumulateGrad(Node):
     """
 
     __slots__ = ("variable",)
+    _has_hooks = True  # its leaf's tensor hooks are looked up on every call
 
     def __init__(self, variable):
         super().__init__((), sequence_nr=MAX_SEQUENCE_NR)

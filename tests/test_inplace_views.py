@@ -1,0 +1,81 @@
+"""In-place ops on views (CopySlices) give torch's gradients, first and second order."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import hypergrad as hg
+
+CASES = {
+    "row": lambda lib, b, w: b[0].mul_(w),
+    "column": lambda lib, b, w: b[:, 1].add_(w[:2]),
+    "transposed-row": lambda lib, b, w: b.t()[1].mul_(w[:2]),
+    "strided": lambda lib, b, w: b[:, ::2].mul_(w[:2]),
+    "reshaped": lambda lib, b, w: b.reshape(3, 2)[1].mul_(w[:2]),
+    "two-views": lambda lib, b, w: (b[0].mul_(w), b[1].sub_(b[0])),
+    "saved-self": lambda lib, b, w: b[1].pow_(2),
+    "no-grad-other": lambda lib, b, w: b[0].mul_(3.0),
+}
+
+
+def run(lib, change, create_graph=False):
+    b0 = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+    b = b0 * 1
+    change(lib, b, w)
+    out = (b * b).sum()
+    if not create_graph:
+        out.backward()
+        return _flat(b0, w)
+    grads = lib.autograd.grad(out, [b0, w], create_graph=True, allow_unused=True)
+    total = sum(g.sum() for g in grads if g is not None)
+    total.backward()
+    return _flat(b0, w)
+
+
+def _flat(b0, w):
+    """Both leaves' gradients as one flat list (None for no gradient, as 0.0)."""
+    values = b0.grad.reshape(-1).tolist()
+    values += w.grad.tolist() if w.grad is not None else [0.0] * 3
+    return values
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gradients_match_torch(name):
+    assert run(hg, CASES[name]) == pytest.approx(run(torch, CASES[name]))
+
+
+@pytest.mark.parametrize("name", ["row", "column", "two-views"])
+def test_second_order_gradients_match_torch(name):
+    assert run(hg, CASES[name], create_graph=True) == \
+        pytest.approx(run(torch, CASES[name], create_graph=True))
+
+
+def test_base_gets_copy_slices_and_view_gets_as_strided():
+    b = hg.ones(2, 3, requires_grad=True) * 1
+    v = b[0]
+    v.mul_(2)
+    assert type(b.grad_fn).__name__ == "CopySlices"
+    assert v.grad_fn.name() == "AsStridedBackward0"
+    assert b._version == v._version == 1
+
+
+def test_stale_view_reads_the_new_base():
+    """A view made before the change sees it in backward (its grad_fn is regenerated)."""
+    def run_lib(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        b = x * 1
+        early = b[:2]                # taken before the in-place change
+        b[1:].mul_(10)
+        (early * early).sum().backward()
+        return x.grad.tolist()
+
+    assert run_lib(hg) == run_lib(torch)
+
+
+def test_view_of_leaf_is_refused():
+    leaf = hg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is "
+                                           "being used in an in-place operation."):
+        leaf[0].mul_(2)
