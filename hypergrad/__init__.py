@@ -22,15 +22,16 @@ from . import dtypes as _dtypes_module
 from .dtypes import (bool, can_cast, cdouble, cfloat, complex64, complex128, double, dtype,
                      float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
                      int32, int64, long, promote_types, set_default_dtype, short, uint8)
-from .tensor import Size, Tensor, device, from_numpy, is_tensor, tensor
+from .tensor import Size, Tensor, as_tensor, device, from_numpy, is_tensor, tensor
 from .creation import (Generator, arange, bernoulli, default_generator, empty, empty_like, eye,
                        full, full_like, get_rng_state, initial_seed, linspace, logspace,
                        manual_seed, multinomial, normal, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, seed, set_rng_state, zeros,
                        zeros_like)
 from . import autograd
-from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
-                       no_grad, set_grad_enabled)
+from .autograd import (enable_grad, inference_mode, is_anomaly_enabled, is_grad_enabled,
+                       is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .autograd.anomaly import is_anomaly_check_nan_enabled
 from . import linalg
 from . import plugins
 
@@ -63,3 +64,6 @@ import builtins as _builtins  # noqa: E402
 builtins_bool = _builtins.bool
 
 plugins.load_plugins()
+
+from . import optim, utils  # noqa: E402  (after the ops are registered)
+from .serialization import load, save  # noqa: E402
