@@ -8,6 +8,8 @@ are summarized with `...` beyond 1000 elements.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import dtypes as _dtypes
@@ -18,98 +20,152 @@ EDGEITEMS = 3
 LINEWIDTH = 80
 
 
-def _float_formatter(values):
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return lambda v: _special(v) or f"{v:.{PRECISION}f}"
-    magnitudes = np.abs(finite[finite != 0]).astype(np.float64)
-    int_mode = bool(np.all(np.ceil(finite) == finite))
-    if magnitudes.size:
+class _Formatter:
+    """Chooses one width and notation for every element shown (torch's `_Formatter`).
+
+    Floats: integer mode (`1.`) when every shown nonzero finite value is whole, scientific
+    notation when those magnitudes span more than 1000x, exceed 1e8 or go below 1e-4, fixed
+    point with PRECISION decimals otherwise. The width is that of the widest nonzero finite
+    value (nan, inf and 0 do not count), and every element is right-aligned to it.
+    """
+
+    def __init__(self, data):
+        self.floating = data.dtype.kind == "f"
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        values = data.reshape(-1)
+        if not self.floating:
+            fmt = _bool_str if data.dtype.kind == "b" else str
+            for value in values.tolist():
+                self.max_width = max(self.max_width, len(fmt(value)))
+            return
+        shown = values[np.isfinite(values) & (values != 0)]
+        if shown.size == 0:
+            return
+        magnitudes = np.abs(shown).astype(np.float64)
         low, high = magnitudes.min(), magnitudes.max()
-        ratio = high / low
-    else:
-        low = high = ratio = 0.0
-    if int_mode:
-        if ratio > 1000.0 or high > 1.0e8:
-            return lambda v: _special(v) or f"{v:.{PRECISION}e}"
-        return lambda v: _special(v) or f"{v:.0f}."
-    if ratio > 1000.0 or high > 1.0e8 or (magnitudes.size and low < 1.0e-4):
-        return lambda v: _special(v) or f"{v:.{PRECISION}e}"
-    return lambda v: _special(v) or f"{v:.{PRECISION}f}"
+        self.int_mode = bool(np.all(np.ceil(shown) == shown))
+        self.sci_mode = bool(high / low > 1000.0 or high > 1.0e8 or low < 1.0e-4)
+        for value in shown.tolist():
+            if self.sci_mode:
+                width = len(f"{value:.{PRECISION}e}")
+            elif self.int_mode:
+                width = len(f"{value:.0f}") + 1
+            else:
+                width = len(f"{value:.{PRECISION}f}")
+            self.max_width = max(self.max_width, width)
+
+    def format(self, value):
+        if not self.floating:
+            text = _bool_str(value) if isinstance(value, bool) else str(value)
+        elif self.sci_mode:
+            text = f"{value:{self.max_width}.{PRECISION}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}"
+            if not (math.isinf(value) or math.isnan(value)):
+                text += "."
+        else:
+            text = f"{value:.{PRECISION}f}"
+        return text.rjust(self.max_width)
 
 
-def _special(v):
-    if np.isnan(v):
-        return "nan"
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return None
+def _bool_str(value):
+    return "True" if value else "False"
 
 
-def _formatter(data):
-    kind = data.dtype.kind
-    if kind == "f":
-        return _float_formatter(data.reshape(-1))
-    if kind == "b":
-        return lambda v: "True" if v else "False"
-    if kind == "c":
-        real = _float_formatter(data.real.reshape(-1))
-        imag = _float_formatter(data.imag.reshape(-1))
-        return lambda v: f"{real(v.real)}{'+' if v.imag >= 0 else '-'}{imag(abs(v.imag))}j"
-    return lambda v: str(int(v))
-
-
-def _summarized(data, summarize):
-    """Elements to show per dim: all, or the first and last EDGEITEMS."""
-    if not summarize or data.ndim == 0:
-        return data
+def _summarized_data(data):
+    """Only the elements a summarized print shows: EDGEITEMS at each end of every dim."""
     for axis in range(data.ndim):
-        if data.shape[axis] > 2 * EDGEITEMS:
-            index = list(range(EDGEITEMS)) + list(range(data.shape[axis] - EDGEITEMS,
-                                                        data.shape[axis]))
+        size = data.shape[axis]
+        if size > 2 * EDGEITEMS:
+            index = list(range(EDGEITEMS)) + list(range(size - EDGEITEMS, size))
             data = np.take(data, index, axis=axis)
     return data
 
 
-def _render(data, fmt, width, indent, summarize):
+class _ComplexFormatter:
+    """Real and imaginary parts formatted separately, as torch does: `1.+2.0000j`."""
+
+    def __init__(self, data):
+        self.real = _Formatter(data.real)
+        self.imag = _Formatter(data.imag)
+
+    def width(self):
+        return self.real.max_width + 1 + self.imag.max_width
+
+    def format(self, value):
+        real = self.real.format(value.real)
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return real + imag if imag[0] in "+-" else real + "+" + imag
+
+
+def _vector_str(data, indent, summarize, formatter):
+    width = formatter.width() if isinstance(formatter, _ComplexFormatter) else formatter.max_width
+    per_line = max(1, (LINEWIDTH - indent) // (width + 2))
+    values = data.tolist() if data.dtype.kind != "c" else list(data)
+    if summarize and len(values) > 2 * EDGEITEMS:
+        items = ([formatter.format(v) for v in values[:EDGEITEMS]] + [" ..."]
+                 + [formatter.format(v) for v in values[-EDGEITEMS:]])
+    else:
+        items = [formatter.format(v) for v in values]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _tensor_str(data, indent, summarize, formatter):
     if data.ndim == 0:
-        return fmt(data.item()).rjust(width)
+        value = data.item() if data.dtype.kind != "c" else data[()]
+        return formatter.format(value)
     if data.ndim == 1:
-        items = [fmt(v).rjust(width) for v in data.tolist()] if data.dtype.kind != "c" else \
-            [fmt(v).rjust(width) for v in data]
-        if summarize and data.shape[0] > 2 * EDGEITEMS:
-            items = items[:EDGEITEMS] + ["..."] + items[-EDGEITEMS:]
-        per_line = max(1, (LINEWIDTH - indent) // (width + 2))
-        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    rows = [_render(row, fmt, width, indent + 1, summarize) for row in data]
-    if summarize and data.shape[0] > 2 * EDGEITEMS:
-        rows = rows[:EDGEITEMS] + ["..."] + rows[-EDGEITEMS:]
-    separator = "," + "\n" * (data.ndim - 1) + " " * (indent + 1)
-    return "[" + separator.join(rows) + "]"
+        return _vector_str(data, indent, summarize, formatter)
+    size = data.shape[0]
+    if summarize and size > 2 * EDGEITEMS:
+        rows = ([_tensor_str(data[i], indent + 1, summarize, formatter) for i in range(EDGEITEMS)]
+                + ["..."]
+                + [_tensor_str(data[i], indent + 1, summarize, formatter)
+                   for i in range(size - EDGEITEMS, size)])
+    else:
+        rows = [_tensor_str(row, indent + 1, summarize, formatter) for row in data]
+    return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def _add_suffixes(text, suffixes, indent):
+    """Append `, dtype=...`-style suffixes, starting a new line when one would pass LINEWIDTH."""
+    parts = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line_len + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
 
 
 def tensor_repr(tensor, prefix="tensor("):
     data = tensor._data
-    summarize = data.size > THRESHOLD
+    indent = len(prefix)
+    dtype = _dtypes.from_numpy_dtype(data.dtype)
+    default = _dtypes.get_default_dtype()
     suffixes = []
     if data.size == 0:
         body = "[]"
-        if data.shape != (0,):
+        if data.ndim != 1:
             suffixes.append(f"size={tuple(data.shape)}")
+        if dtype is not default:
+            suffixes.append(f"dtype={dtype!r}")
     else:
-        shown = _summarized(data, summarize)
-        fmt = _formatter(shown)
-        width = max(len(fmt(v)) for v in (shown.reshape(-1).tolist() if shown.dtype.kind != "c"
-                                          else shown.reshape(-1)))
-        body = _render(shown, fmt, width, len(prefix), summarize)
-    dtype = _dtypes.from_numpy_dtype(data.dtype)
-    default = _dtypes.get_default_dtype()
-    if dtype not in (default, _dtypes.int64, _dtypes.bool) and not (
-            dtype is _dtypes.default_complex_dtype()):
-        suffixes.append(f"dtype={dtype!r}")
+        summarize = data.size > THRESHOLD
+        shown = _summarized_data(data) if summarize else data
+        formatter = _ComplexFormatter(shown) if data.dtype.kind == "c" else _Formatter(shown)
+        body = _tensor_str(data, indent, summarize, formatter)
+        if dtype not in (default, _dtypes.default_complex_dtype(), _dtypes.int64, _dtypes.bool):
+            suffixes.append(f"dtype={dtype!r}")
     if tensor._grad_fn is not None:
         suffixes.append(f"grad_fn=<{tensor._grad_fn.name()}>")
     elif tensor._requires_grad:
         suffixes.append("requires_grad=True")
-    return prefix + body + "".join(", " + s for s in suffixes) + ")"
+    return _add_suffixes(prefix + body, suffixes, indent)

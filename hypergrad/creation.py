@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 
 import numpy as np
 
 from . import dtypes as _dtypes
-from .tensor import Tensor
+from .tensor import _FACTORY_DTYPE_MESSAGE, Tensor
 
 __all__ = ["zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand",
            "randn", "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like",
@@ -76,22 +77,38 @@ def set_rng_state(state):
     default_generator.set_state(state)
 
 
-def _size(size):
-    """Accept `zeros(2, 3)`, `zeros((2, 3))`, `zeros([2, 3])` and `zeros(hg.Size(...))`."""
+def _size(size, negative_message=None):
+    """Accept `zeros(2, 3)`, `zeros((2, 3))`, `zeros([2, 3])` and `zeros(hg.Size(...))`.
+
+    Sizes must be integers (Python ints, numpy integers, integer tensors), as in torch.
+    """
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    shape = tuple(builtins.int(s) for s in size)
+    try:
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
+        bad = next(s for s in size if not _is_index(s))
+        raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                        f"{type(bad).__name__}") from None
     for s in shape:
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(shape)}")
+            raise RuntimeError(negative_message or f"Trying to create tensor with negative "
+                               f"dimension {s}: {list(shape)}")
     return shape
+
+
+def _is_index(value):
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _finish(data, requires_grad):
     out = Tensor._make(data)
     if requires_grad:
-        out.requires_grad_(True)
+        out._set_requires_grad(True, _FACTORY_DTYPE_MESSAGE)
     return out
 
 
@@ -107,7 +124,8 @@ def _check_device(device):
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     """A tensor of zeros of the given shape (default float dtype)."""
     _check_device(device)
-    return _finish(np.zeros(_size(size), _float_dtype(dtype).numpy), requires_grad)
+    shape = _size(size, "zeros: Dimension size must be non-negative.")
+    return _finish(np.zeros(shape, _float_dtype(dtype).numpy), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
@@ -119,24 +137,18 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=N
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           memory_format=None):
     """An uninitialized tensor (HyperGrad fills it with zeros, so it is never garbage)."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    _check_device(device)
+    return _finish(np.zeros(_size(size), _float_dtype(dtype).numpy), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None,
          layout=None):
     """A tensor filled with `fill_value`; its dtype follows the value like torch.tensor's."""
     _check_device(device)
-    if dtype is None:
-        if isinstance(fill_value, bool):
-            dtype = _dtypes.bool
-        elif isinstance(fill_value, builtins.int):
-            dtype = _dtypes.int64
-        elif isinstance(fill_value, complex):
-            dtype = _dtypes.default_complex_dtype()
-        else:
-            dtype = _dtypes.get_default_dtype()
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    if dtype is None:
+        dtype = _dtypes.result_type(fill_value)
     return _finish(np.full(_size((size,)), fill_value, _dtypes.to_dtype(dtype).numpy),
                    requires_grad)
 
@@ -147,20 +159,38 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     _check_device(device)
     if end is None:
         start, end = 0, start
-    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    values = [v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step)]
     start, end, step = values
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         dtype = _dtypes.int64 if all(isinstance(v, builtins.int) for v in values) else \
             _dtypes.get_default_dtype()
     dtype = _dtypes.to_dtype(dtype)
-    count = builtins.max(0, math.ceil((end - start) / step))
-    data = (start + step * np.arange(count, dtype=np.float64 if dtype.is_floating_point
-                                     else np.int64)).astype(dtype.numpy)
-    return _finish(data, requires_grad)
+    if dtype is _dtypes.bool:
+        raise NotImplementedError('"arange_cpu" not implemented for \'Bool\'')
+    if dtype.is_floating_point or dtype.is_complex:
+        count = _arange_count(start, end, step)
+        data = start + step * np.arange(count, dtype=np.float64)
+    else:
+        # integer dtypes accumulate in int64: the bounds and step are truncated first, and
+        # for int64 itself the length is counted in integers too (RangeFactories.cpp)
+        first, last, stride = builtins.int(start), builtins.int(end), builtins.int(step)
+        if dtype is _dtypes.int64:
+            _arange_count(first, last, stride)
+            sign = (stride > 0) - (stride < 0)
+            count = builtins.max(0, (last - first + stride - sign) // stride)
+        else:
+            count = _arange_count(start, end, step)
+        data = first + stride * np.arange(count, dtype=np.int64)
+    return _finish(data.astype(dtype.numpy), requires_grad)
+
+
+def _arange_count(start, end, step):
+    """How many values arange produces, with torch's checks."""
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    return builtins.max(0, math.ceil((end - start) / step))
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
@@ -168,8 +198,11 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     """`steps` evenly spaced values from `start` to `end`, both included."""
     _check_device(device)
     if steps < 0:
-        raise RuntimeError("linspace(): number of steps must be non-negative")
+        raise RuntimeError("number of steps must be non-negative")
     dtype = _float_dtype(dtype)
+    if dtype is _dtypes.bool:
+        raise NotImplementedError('"linspace_cpu" not implemented for \'Bool\'')
+    start, end = [v.item() if isinstance(v, Tensor) else v for v in (start, end)]
     return _finish(np.linspace(start, end, steps).astype(dtype.numpy), requires_grad)
 
 
@@ -182,23 +215,44 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     """The n x m identity matrix."""
     _check_device(device)
-    return _finish(np.eye(n, n if m is None else m, dtype=_float_dtype(dtype).numpy),
-                   requires_grad)
+    m = n if m is None else m
+    for name, value in (("n", n), ("m", m)):
+        if value < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {value}")
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype).numpy), requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform random numbers on [0, 1)."""
     _check_device(device)
+    shape = _size(size)
+    dtype = _random_float_dtype(dtype, "check_uniform_bounds")
     rng = (generator or default_generator)._rng
-    return _finish(rng.random(_size(size)).astype(_float_dtype(dtype).numpy), requires_grad)
+    data = rng.random(shape)
+    if dtype.is_complex:
+        data = data + 1j * rng.random(shape)
+    return _finish(data.astype(dtype.numpy), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal random numbers."""
     _check_device(device)
+    shape = _size(size)
+    dtype = _random_float_dtype(dtype, "normal_kernel_cpu")
     rng = (generator or default_generator)._rng
-    return _finish(rng.standard_normal(_size(size)).astype(_float_dtype(dtype).numpy),
-                   requires_grad)
+    data = rng.standard_normal(shape)
+    if dtype.is_complex:  # real and imaginary parts each of variance 1/2, as in torch
+        data = (data + 1j * rng.standard_normal(shape)) / math.sqrt(2)
+    return _finish(data.astype(dtype.numpy), requires_grad)
+
+
+def _random_float_dtype(dtype, kernel):
+    """The dtype for rand/randn: floating or complex only, with torch's error otherwise."""
+    dtype = _float_dtype(dtype)
+    if not (dtype.is_floating_point or dtype.is_complex):
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{dtype._tensor_type[:-len('Tensor')]}'")
+    return dtype
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -222,6 +276,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """A random permutation of 0..n-1 (int64)."""
     _check_device(device)
+    _size((n,))
     rng = (generator or default_generator)._rng
     dtype = _dtypes.int64 if dtype is None else _dtypes.to_dtype(dtype)
     return _finish(rng.permutation(n).astype(dtype.numpy), requires_grad)

@@ -110,8 +110,10 @@ def to_dtype(value):
         return value
     if isinstance(value, str) and value in _BY_NAME:
         return _BY_NAME[value]
-    if value is builtins_float:
-        return get_default_dtype()
+    if value is builtins_float:  # torch reads the Python type as double, whatever the default
+        return float64
+    if value is builtins_complex:
+        return complex128
     if value is builtins_int:
         return int64
     if value is builtins_bool:
@@ -125,8 +127,8 @@ def to_dtype(value):
 
 import builtins as _builtins  # noqa: E402  (after the dtype names shadow the builtins)
 
-builtins_float, builtins_int, builtins_bool, builtins_complex = (
-    _builtins.float, _builtins.int, _builtins.bool, _builtins.complex)
+builtins_float, builtins_int, builtins_bool, builtins_complex, builtins_min = (
+    _builtins.float, _builtins.int, _builtins.bool, _builtins.complex, _builtins.min)
 
 # ----------------------------------------------------------------------------------------------
 # The default dtype
@@ -155,9 +157,15 @@ def default_complex_dtype():
 # Promotion
 # ----------------------------------------------------------------------------------------------
 def promote_types(a, b):
-    """The smallest dtype both `a` and `b` can be cast to (`torch.promote_types`)."""
+    """The smallest dtype both `a` and `b` can be cast to (`torch.promote_types`).
+
+    Like numpy within a category (uint8 + int8 -> int16), but a floating or complex dtype
+    absorbs any integer: int64 + float16 -> float16 (numpy would say float64).
+    """
     if a is b:
         return a
+    if a.category != b.category and builtins_min(a.category, b.category) <= _INTEGER:
+        return a if a.category > b.category else b
     return _BY_NUMPY[np.promote_types(a.numpy, b.numpy)]
 
 
@@ -171,6 +179,10 @@ def _scalar_dtype(value):
         return _default[0]
     if isinstance(value, builtins_complex):
         return default_complex_dtype()
+    if isinstance(value, np.generic):
+        # as torch reads numpy scalars: integers are ints, and every other one that is not a
+        # Python float or complex subclass (np.float32, np.bool_, np.complex64) is a float
+        return int64 if value.dtype.kind in "iu" else _default[0]
     raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")
 
 
@@ -178,7 +190,8 @@ def result_type(*operands):
     """The dtype an elementwise op on `operands` computes in (`torch.result_type`).
 
     Each operand is a Tensor, a numpy array (treated as a tensor) or a Python number. See
-    Note [Type promotion is not numpy's] above.
+    Note [Type promotion is not numpy's] above; the groups combine as in torch's
+    `combine_categories` (aten/src/ATen/native/TypeProperties.cpp).
     """
     dim_result = zero_dim_result = scalar_result = None
     for value in operands:
@@ -186,33 +199,44 @@ def result_type(*operands):
         if isinstance(data, np.ndarray):
             d = _BY_NUMPY[data.dtype]
             if data.ndim:
-                dim_result = d if dim_result is None else promote_types(dim_result, d)
+                dim_result = _promote_or_first(dim_result, d)
             else:
-                zero_dim_result = d if zero_dim_result is None else promote_types(zero_dim_result, d)
+                zero_dim_result = _promote_or_first(zero_dim_result, d)
         elif value is not None:
-            d = _scalar_dtype(value)
-            scalar_result = d if scalar_result is None else promote_types(scalar_result, d)
-    result = None
-    for group in (dim_result, zero_dim_result, scalar_result):
-        if group is None:
-            continue
-        if result is None:
-            result = group
-        elif group.category > result.category:
-            # a lower-priority group only wins by category; within a category, the
-            # higher-priority group keeps its width (float32 + float64 0-dim -> float32)
-            result = group if group is not scalar_result else _category_default(group)
-    if result is None:
+            scalar_result = _promote_or_first(scalar_result, _scalar_dtype(value))
+    if dim_result is None and zero_dim_result is None and scalar_result is None:
         raise TypeError("result_type needs at least one operand")
-    return result
+    return _combine_categories(dim_result, _combine_categories(zero_dim_result, scalar_result))
 
 
-def _category_default(d):
-    if d.category == _FLOATING:
-        return _default[0]
-    if d.category == _COMPLEX:
-        return default_complex_dtype()
-    return d
+def _promote_or_first(result, d):
+    return d if result is None else promote_types(result, d)
+
+
+def _combine_categories(higher, lower):
+    """Combine a higher-priority group's dtype with a lower one's (None = no operand).
+
+    The lower group matters only through a higher category: a complex lower group makes a
+    floating higher one complex of the same width; a floating lower group turns an integer
+    or bool higher one into `promote_types` of the two; a bool higher group yields to an
+    integer lower one. Otherwise the higher group's dtype stands.
+    """
+    if higher is None:
+        return lower
+    if lower is None or higher.category == _COMPLEX:
+        return higher
+    if lower.category == _COMPLEX:
+        return _to_complex(higher) if higher.category == _FLOATING else lower
+    if higher.category == _FLOATING:
+        return higher
+    if higher is bool or lower.category == _FLOATING:
+        return promote_types(higher, lower)
+    return higher
+
+
+def _to_complex(d):
+    """The complex dtype with `d`'s precision (float16 has no complex32 here: complex64)."""
+    return complex128 if d is float64 else complex64
 
 
 def can_cast(from_, to):

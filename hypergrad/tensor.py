@@ -29,7 +29,7 @@ from ._tensor_str import tensor_repr
 from .autograd import grad_mode as _grad_mode
 from .autograd.node import AccumulateGrad, RemovableHandle, INVALID_EDGE
 
-__all__ = ["Tensor", "Size", "tensor", "from_numpy", "is_tensor", "gradient_edge"]
+__all__ = ["Tensor", "Size", "tensor", "as_tensor", "from_numpy", "is_tensor", "gradient_edge"]
 
 _grad_state = _grad_mode._state
 _new_tensor = object.__new__
@@ -87,6 +87,12 @@ _FACTORY_DTYPE_MESSAGE = ("Only Tensors of floating point and complex dtype can 
 _SETTER_DTYPE_MESSAGE = "only Tensors of floating point and complex dtype can require gradients"
 _METHOD_DTYPE_MESSAGE = "only Tensors of floating point dtype can require gradients"
 
+# how torch's C++ names element types in the `.grad = ...` dtype error
+_CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+                   "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                   "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+                   "complex128": "c10::complex<double>"}
+
 _NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
@@ -99,7 +105,7 @@ class Tensor:
     """A multi-dimensional array with autograd, the counterpart of `torch.Tensor`.
 
     Create tensors with `hypergrad.tensor(data)` or the factory functions (`zeros`, `randn`,
-    ...). `Tensor(data)` works too and behaves like `hypergrad.tensor(data)`.
+    ...). `Tensor(data)` is torch's legacy constructor: it always gives the default float dtype.
     """
 
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version_counter",
@@ -117,10 +123,22 @@ class Tensor:
     __array_ufunc__ = None
     __array_priority__ = 1000
 
-    def __init__(self, data=None, dtype=None, requires_grad=False):
-        if data is None:
-            data = []
-        array = _as_array(data, dtype)
+    def __init__(self, *args, dtype=None, requires_grad=False, device=None):
+        """torch's legacy constructor: `Tensor(data)` copies data into the default float dtype,
+        `Tensor(2, 3)` (or `Tensor(Size)`) makes a tensor of that shape (zeros here)."""
+        if device is not None and str(device) != "cpu":
+            raise RuntimeError(f"HyperGrad runs on the CPU only; got device {device!r}")
+        dtype = _dtypes.get_default_dtype() if dtype is None else _dtypes.to_dtype(dtype)
+        if len(args) == 1 and isinstance(args[0], Size) or args and all(
+                type(a) is int for a in args):
+            array = np.zeros(tuple(args[0]) if isinstance(args[0], Size) else args, dtype.numpy)
+        elif len(args) > 1:
+            raise TypeError(f"new() received an invalid combination of arguments - got "
+                            f"{tuple(type(a).__name__ for a in args)}")
+        elif args and isinstance(args[0], (bool, float, complex)):
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
+        else:
+            array = _as_array(args[0] if args else [], dtype)
         self._init(array)
         if requires_grad:
             self._set_requires_grad(True, _FACTORY_DTYPE_MESSAGE)
@@ -265,10 +283,20 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
-            if value._data.dtype != self._data.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype "
+                    f"'{_CPP_TYPE_NAMES[value._data.dtype.name]}' to a tensor with grad_dtype "
+                    f"'{self.dtype._tensor_type[:-len('Tensor')]}'. The gradient must match the "
+                    "tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+                    "tensor's grad_dtype attribute with a specific dtype, or None to allow any "
+                    "dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its "
+                    "gradient may break downstream systems that assume they match.")
         self._grad = value
 
     @grad.deleter
@@ -308,7 +336,12 @@ class Tensor:
     def detach_(self):
         """Make this tensor a leaf that does not require grad, in place."""
         if self._base is not None and self._base._requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._grad_fn = None
         self._output_nr = 0
         self._requires_grad = False
@@ -347,6 +380,7 @@ class Tensor:
                 tensor._grad = tensor._grad + grad
 
         fn = self._grad_fn
+        fn._has_hooks = True
         if fn._retains_grad_hooks is None:
             fn._retains_grad_hooks = {}
         fn._retains_grad_hooks[self._output_nr] = retain_grad_hook
@@ -479,6 +513,71 @@ class Tensor:
         return self.to(other.dtype)
 
     # ------------------------------------------------------------------------------------------
+    # Factories that default to this tensor's dtype (`x.new_zeros(3)`)
+    # ------------------------------------------------------------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                    requires_grad=requires_grad)
+
+    # ------------------------------------------------------------------------------------------
+    # Transposes that torch offers as properties (the ops are in ops/shape.py)
+    # ------------------------------------------------------------------------------------------
+    @property
+    def T(self):
+        """The dims reversed, `x.permute(n - 1, ..., 0)` (a view). Warns unless 2-D, as torch."""
+        import warnings
+
+        ndim = self._data.ndim
+        if ndim == 0:
+            warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity "
+                          "in these cases.", UserWarning, stacklevel=2)
+        elif ndim != 2:
+            warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                          "shape is deprecated and it will throw an error in a future release. "
+                          "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
+                          "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+                          UserWarning, stacklevel=2)
+        return self.permute(tuple(range(ndim - 1, -1, -1)))
+
+    @property
+    def mT(self):
+        """The last two dims swapped, `x.transpose(-2, -1)`: each matrix of a batch transposed."""
+        ndim = self._data.ndim
+        if ndim == 0:
+            import warnings
+
+            warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity "
+                          "in these cases.", UserWarning, stacklevel=2)
+            return self
+        if ndim == 1:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               "Got 1-D tensor.")
+        return self.transpose(-2, -1)
+
+    # ------------------------------------------------------------------------------------------
     # Python protocols
     # ------------------------------------------------------------------------------------------
     def __repr__(self):
@@ -511,6 +610,12 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def __float__(self):
+        if self._requires_grad:
+            import warnings
+
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self._python_scalar())
 
     def __int__(self):
@@ -544,8 +649,7 @@ class Tensor:
         return new
 
     def __reduce_ex__(self, protocol):
-        if self._grad_fn is not None:
-            raise RuntimeError("Can't pickle a Tensor that has a grad_fn; detach() it first")
+        """Pickle the values and requires_grad; a non-leaf comes back as a leaf, as in torch."""
         return (_rebuild_tensor, (type(self), self._data, self._requires_grad))
 
 
@@ -714,6 +818,7 @@ def _ragged_message(data):
 
 
 def _not_a_number_error(data):
+    """Why numpy could only make an object array of `data`: a non-number, or a huge int."""
     stack = [data]
     while stack:
         item = stack.pop()
@@ -721,6 +826,8 @@ def _not_a_number_error(data):
             stack.extend(item)
         elif not isinstance(item, (bool, int, float, complex, np.generic, np.ndarray)):
             return RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+        elif type(item) is int and not -2 ** 63 <= item < 2 ** 63:
+            return ValueError("Overflow when unpacking long long")
     return RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
@@ -761,10 +868,33 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     """
     if device is not None and str(device) != "cpu":
         raise RuntimeError(f"HyperGrad runs on the CPU only; got device {device!r}")
+    if isinstance(data, Tensor):
+        import warnings
+
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or "
+                      "sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "hypergrad.tensor(sourceTensor).", UserWarning, stacklevel=2)
     out = Tensor._make(_as_array(data, dtype))
     if requires_grad:
         out._set_requires_grad(True, _FACTORY_DTYPE_MESSAGE)
     return out
+
+
+def as_tensor(data, dtype=None, device=None):
+    """`data` as a tensor, sharing memory when it can (`torch.as_tensor`).
+
+    A Tensor of the requested dtype is returned as is and a numpy array of a supported dtype
+    is wrapped without a copy (like `from_numpy`); anything else is copied as by `tensor()`.
+    """
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"HyperGrad runs on the CPU only; got device {device!r}")
+    target = None if dtype is None else _dtypes.to_dtype(dtype)
+    if isinstance(data, Tensor):
+        return data if target is None or target.numpy == data._data.dtype else data.to(target)
+    if isinstance(data, np.ndarray) and (target is None or target.numpy == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
 
 
 def from_numpy(array):

@@ -42,11 +42,11 @@ def warn_forward_trace(node):
     if stack:
         warnings.warn(
             f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
-            + "".join(stack), RuntimeWarning, stacklevel=2)
+            + "".join(stack), UserWarning, stacklevel=2)
     else:
         warnings.warn(
             f"Error detected in {node.name()}. No forward pass information available. Enable "
-            "detect anomaly during forward pass for more information.", RuntimeWarning,
+            "detect anomaly during forward pass for more information.", UserWarning,
             stacklevel=2)
 
 

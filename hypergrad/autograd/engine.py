@@ -190,7 +190,11 @@ class Engine:
                 for observer in observers:
                     observer.on_release(fn)
         if _anomaly["enabled"] and _anomaly["check_nan"]:
-            check_nan(fn, outputs)
+            try:
+                check_nan(fn, outputs)
+            except RuntimeError:
+                warn_forward_trace(fn)
+                raise
         if observers:
             for observer in observers:
                 observer.on_return(fn, outputs)
@@ -298,6 +302,7 @@ def call_pre_hooks(fn, inputs):
         for hook in tuple(fn._pre_hooks.values()):
             result = hook(tuple(inputs))
             if result is not None:
+                _check_hook_values(hook, inputs, result)
                 inputs = list(result)
     return inputs
 
@@ -308,8 +313,41 @@ def call_post_hooks(fn, outputs, inputs):
         for hook in tuple(fn._post_hooks.values()):
             result = hook(tuple(outputs), tuple(inputs))
             if result is not None:
+                _check_hook_values(hook, outputs, result)
                 outputs = list(result)
     return outputs
+
+
+def _check_hook_values(hook, originals, results):
+    """A node hook must return one gradient (or None) per gradient it was given."""
+    if not isinstance(results, (tuple, list)):
+        raise TypeError(f"expected tuple, but hook returned '{type(results).__name__}'")
+    if len(results) != len(originals):
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has returned an incorrect number of "
+                           f"values (got {len(results)}, but expected {len(originals)})")
+    for original, result in zip(originals, results):
+        if result is not None:
+            _check_hook_value(hook, original, result)
+
+
+def _check_hook_value(hook, original, result):
+    """A hook may replace a gradient, but not by one of another shape or dtype (torch's
+    `check_single_result`)."""
+    if not isinstance(result, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    if original is None:
+        return
+    if result._data.shape != original._data.shape:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
+    if result._data.dtype != original._data.dtype:
+        raise RuntimeError(
+            f"hook '{_hook_name(hook)}' has changed the type of value (was "
+            f"hypergrad.{_dtype_of(original._data.dtype)._tensor_type} got "
+            f"hypergrad.{_dtype_of(result._data.dtype)._tensor_type})")
+
+
+def _hook_name(hook):
+    return getattr(hook, "__name__", repr(hook))
 
 
 def validate_outputs(fn, grads):

@@ -36,6 +36,7 @@ methods receive. The rules, as in torch:
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -103,9 +104,9 @@ class BackwardCFunction(Node, FunctionCtx):
 
         if self.materialize_grads:
             for i, grad in enumerate(grad_outputs):
-                if grad is None:
-                    shape, dtype = self._input_metadata[i]
-                    grad_outputs[i] = Tensor._make(np.zeros(shape, dtype))
+                metadata = self._input_metadata[i]
+                if grad is None and metadata is not None:  # None: a non-tensor output
+                    grad_outputs[i] = Tensor._make(np.zeros(*metadata))
         result = self._forward_cls.backward(self, *grad_outputs)
         if not isinstance(result, tuple):
             result = (result,)
@@ -125,8 +126,7 @@ class BackwardCFunction(Node, FunctionCtx):
                         "Variable")
                 continue
             if grad is not None and not isinstance(grad, Tensor):
-                raise TypeError(f"function {self.name()} returned a {type(grad).__name__} at "
-                                f"position {i + 1}; gradients must be Tensors or None")
+                raise RuntimeError(f"expected Variable or None (got {type(grad).__name__})")
             grads.append(grad if self.needs_input_grad[i] else None)
         return grads
 
@@ -142,8 +142,10 @@ class Function:
     _backward_cls = None
 
     def __init__(self, *args, **kwargs):
-        raise RuntimeError("Function subclasses are used through their static apply(): call "
-                           f"{type(self).__name__}.apply(...) instead of instantiating it")
+        warnings.warn(f"{type(self)} should not be instantiated. Methods on autograd functions "
+                      "are all static, so you should invoke them on the class itself. "
+                      "Instantiating an autograd function will raise an error in a future "
+                      "version of PyTorch.", DeprecationWarning, stacklevel=2)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -197,6 +199,7 @@ class Function:
         for i, out in enumerate(outputs):
             if not isinstance(out, Tensor):
                 results.append(out)
+                metadata.append(None)  # its slot in backward's arguments always gets None
                 continue
             if any(out is d for d in dirty):
                 if out._requires_grad and out._grad_fn is None:
@@ -213,21 +216,22 @@ class Function:
             results.append(out)
         ctx._input_metadata = tuple(metadata)
         if ctx._to_save is not None:
-            ctx._saved = tuple(_save(t, results, args) for t in ctx._to_save)
+            ctx._saved = tuple(_save(t, i, results) for i, t in enumerate(ctx._to_save))
             ctx._to_save = None
         if _anomaly["enabled"]:
             record_forward_trace(ctx)
         return results[0] if single else tuple(results)
 
 
-def _save(tensor, outputs, inputs):
+def _save(tensor, index, outputs):
+    """Save argument `index` of save_for_backward: an output without a cycle (saved.py)."""
     from ..tensor import Tensor
 
     if tensor is None:
         return None
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"save_for_backward can only save variables, but argument 0 is of type "
-                        f"{type(tensor).__name__}")
+        raise TypeError(f"save_for_backward can only save variables, but argument {index} is "
+                        f"of type {type(tensor).__name__}")
     for i, out in enumerate(outputs):
         if tensor is out:
             return SavedTensor(out, is_output=True, output_nr=i)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -50,7 +51,14 @@ class _DecoratorContextManager:
 
     def __call__(self, func):
         if inspect.isclass(func):
-            raise TypeError(f"{type(self).__name__} cannot decorate a class")
+            warnings.warn("Decorating classes is deprecated and will be disabled in future "
+                          "versions. You should only decorate functions or methods. To preserve "
+                          "the current behavior of class decoration, you can directly decorate "
+                          "the `__init__` method and nothing else.", FutureWarning, stacklevel=2)
+            cls = func
+
+            def func(*args, **kwargs):
+                return cls(*args, **kwargs)
         if inspect.isgeneratorfunction(func):
             return self._wrap_generator(func)
 
@@ -90,7 +98,16 @@ class _DecoratorContextManager:
         return type(self)()
 
 
-class no_grad(_DecoratorContextManager):
+class _NoParamDecoratorContextManager(_DecoratorContextManager):
+    """Also allows the bare decorator form, `@no_grad` without parentheses."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecoratorContextManager):
     """Disable graph recording in this thread (`torch.no_grad`).
 
     Example::
@@ -110,7 +127,7 @@ class no_grad(_DecoratorContextManager):
         _state.enabled = self.prev
 
 
-class enable_grad(_DecoratorContextManager):
+class enable_grad(_NoParamDecoratorContextManager):
     """Enable graph recording inside a `no_grad` block (`torch.enable_grad`)."""
 
     def __enter__(self):
@@ -133,6 +150,10 @@ class set_grad_enabled(_DecoratorContextManager):
         self.mode = bool(mode)
         _state.enabled = self.mode
 
+    def __call__(self, func):
+        _state.enabled = self.prev  # as a decorator, the mode applies inside `func` only
+        return super().__call__(func)
+
     def __enter__(self):
         _state.enabled = self.mode
 
@@ -149,6 +170,11 @@ class inference_mode(_DecoratorContextManager):
     HyperGrad has no separate inference tensors: inside the block grad mode is off, which is
     the part of torch's inference mode that changes results. See docs/divergences.
     """
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # the bare decorator form, `@inference_mode`
 
     def __init__(self, mode=True):
         self.mode = bool(mode)

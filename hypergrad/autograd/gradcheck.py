@@ -109,7 +109,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     inputs = _as_tuple(inputs)
     if not any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
         raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
-                         "none of the them have requires_grad=True.")
+                         "none of them have requires_grad=True.")
     for index, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad and x._data.dtype != np.float64:
             warnings.warn(f"Input #{index} requires gradient and is not a double precision "

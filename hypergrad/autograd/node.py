@@ -147,7 +147,9 @@ class Node:
         raise NotImplementedError(f"{self.name()} does not implement apply")
 
     def __call__(self, *grad_outputs):
-        return self.apply(list(grad_outputs))
+        """Run the backward by hand: `y.grad_fn(grad)` -> one gradient, or a tuple of them."""
+        result = self.apply(list(grad_outputs))
+        return result[0] if len(result) == 1 else tuple(result)
 
     def release_variables(self):
         """Free what this node saved for backward (called after backward unless retain_graph)."""

@@ -29,6 +29,8 @@ Note [Releasing saved tensors]
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["SavedTensor", "BACKWARD_TWICE_MESSAGE"]
 
 Tensor = None  # hypergrad/tensor.py sets this once the class exists (it imports us first)
@@ -105,17 +107,24 @@ class SavedTensor:
         type_name = "hypergrad." + from_numpy_dtype(data.dtype)._tensor_type
         where = ""
         if self._tensor is None and saved_for is not None:
-            where = f", which is output {self._output_nr} of {saved_for.name()},"
+            where = f", which is output {self._output_nr} of {_op_name(saved_for)},"
         elif self._tensor is not None and self._tensor._grad_fn is not None:
             where = (f", which is output {self._tensor._output_nr} of "
-                     f"{self._tensor._grad_fn.name()},")
+                     f"{_op_name(self._tensor._grad_fn)},")
         if is_anomaly_enabled():
             hint = (" Hint: the backtrace further above shows the operation that failed to "
                     "compute its gradient. The variable in question was changed in there or "
                     "anywhere later. Good luck!")
         else:
             hint = (" Hint: enable anomaly detection to find the operation that failed to "
-                    "compute its gradient, with hypergrad.autograd.set_detect_anomaly(True).")
+                    "compute its gradient, with hypergrad.autograd.set_detect_anomaly(True, "
+                    "check_nan=False).")
         return ("one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{type_name} [{shape}]]{where} is at version {current}; "
                 f"expected version {self._saved_version} instead.{hint}")
+
+
+def _op_name(node):
+    """The operation a node belongs to, as torch names it in this message: "Exp" for
+    ExpBackward0, "MyFn" for a custom Function's MyFnBackward."""
+    return re.sub(r"Backward\d*$", "", node.name())

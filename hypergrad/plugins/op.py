@@ -84,8 +84,8 @@ def _promote(values, kind):
         elif value is not None:
             category = _SCALAR_CATEGORY.get(type(value))
             if category is None:
-                if isinstance(value, (np.generic,)):
-                    category = _CATEGORY[np.asarray(value).dtype.kind]
+                if isinstance(value, (np.generic,)):  # as torch reads it (np.bool_: a float)
+                    category = _dtypes._scalar_dtype(value).category
                 else:
                     raise TypeError(f"expected a Tensor or a Python number, got "
                                     f"{type(value).__name__}")

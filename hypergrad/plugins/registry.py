@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import numbers
 import sys
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ __all__ = ["OpEntry", "Registry", "registry", "op_function", "DuplicateOpError"]
 _MISSING = object()
 _REFLECTED = {"__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rdiv__", "__rfloordiv__",
               "__rmod__", "__rpow__", "__rmatmul__", "__rand__", "__ror__", "__rxor__"}
+_RICH_COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"}
 _INPLACE_DUNDER = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__idiv__",
                    "__ifloordiv__", "__imod__", "__ipow__", "__imatmul__", "__iand__",
                    "__ior__", "__ixor__"}
@@ -127,7 +129,9 @@ class Registry:
         function = entry.function
         base = entry.name.rsplit(".", 1)[-1]
         for method in entry.methods:
-            if method == base or method[2:-2] == base:
+            if method in _RICH_COMPARISONS:
+                bound = _comparison_operator(function, method)
+            elif method == base or method[2:-2] == base:
                 bound = function  # the op *is* this method (`zero_`, `rsub` for __rsub__)
             elif method in _REFLECTED:
                 bound = _reflected(function, method)
@@ -198,9 +202,31 @@ def _namespace(dotted):
     return module
 
 
+def _comparison_operator(function, method):
+    """`t == None` is False and `t < "a"` a TypeError, as in Python and torch: for an operand
+    that is neither a Tensor nor a number the operator returns NotImplemented."""
+    from ..tensor import Tensor
+
+    def operator(self, other):
+        if not isinstance(other, (Tensor, numbers.Number)):
+            return NotImplemented
+        return function(self, other)
+
+    operator.__name__ = method
+    operator.__doc__ = f"`self {method[2:-2]} other`, via `{function.__name__}`."
+    return operator
+
+
+_COMMUTATIVE = {"__radd__", "__rmul__", "__rand__", "__ror__", "__rxor__"}
+
+
 def _reflected(function, method):
-    def reflected(self, other):
-        return function(other, self)
+    if method in _COMMUTATIVE:  # torch runs `1 + x` as x.add(1): x is input 0 of the node
+        def reflected(self, other):
+            return function(self, other)
+    else:
+        def reflected(self, other):
+            return function(other, self)
 
     reflected.__name__ = method
     reflected.__doc__ = f"`other {method[3:-2]} self`, via `{function.__name__}`."
