@@ -19,17 +19,49 @@ hypothesis. The drawer's interface (`Drawer`) is:
 `SampleTensor` holds a numpy array and whether the sample requires grad; the suite turns it
 into a hypergrad tensor and a torch tensor with the same values. The factories below (`unary`,
 `binary`, `reduction`, ...) cover most ops; write your own function for the rest.
+
+The conformance metadata an op declares next to `samples` (all optional):
+
+    dtypes        dtype names the op accepts: "float32", "float64", "int32", "int64", "bool"
+                  (default FLOATING). Checks draw from them; `dtypes` mixes them.
+    tolerances    {"float32": (rtol, atol), ...} to loosen the torch.testing defaults, or
+                  {"grad": {"float32": (rtol, atol)}} for one check only.
+    divergences   {check name: reason} for behaviour that differs from torch on purpose; the
+                  check is then reported as a documented divergence, and fails (strictly) if
+                  it starts passing. Check names: forward, grad, gradgrad, grad_fn,
+                  broadcast, noncontiguous, inplace, variants, dtypes, special, errors.
+    error_samples inputs that must raise: a list of ErrorSample (`error_sample(...)` builds
+                  one), or a function `error_samples(g)` returning one or a list.
+    supports_gradgrad  False if the op's backward is not itself differentiable.
+
+A tensor the domain draws with `special=False` never receives the special values (inf, NaN,
+huge magnitudes) of the `special` check: use it for index, mask or shape-like tensors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Sample", "SampleTensor", "Drawer", "ErrorSample", "unary", "binary", "ternary",
-           "reduction", "FLOATING", "INTEGRAL", "ALL_REAL", "BOOL_AND_REAL"]
+__all__ = [
+    "ALL_REAL",
+    "BOOL_AND_REAL",
+    "FLOATING",
+    "INTEGRAL",
+    "Drawer",
+    "ErrorSample",
+    "Sample",
+    "SampleTensor",
+    "binary",
+    "error_sample",
+    "reduction",
+    "ternary",
+    "unary",
+]
 
 FLOATING = ("float32", "float64")
 INTEGRAL = ("int32", "int64")
@@ -64,6 +96,21 @@ class ErrorSample:
     sample: Sample
     error_type: type
     match: str | None = None
+
+
+def error_sample(*args, error_type=RuntimeError, match=None, **kwargs) -> ErrorSample:
+    """An ErrorSample from plain values: numpy arrays become tensors (not requiring grad).
+
+    `error_sample(np.array([True]), np.array([False]), match="with two bool tensors")` says
+    that `op(bool_tensor, bool_tensor)` raises RuntimeError in torch and must in HyperGrad.
+    `match` is text (or a regular expression) HyperGrad's message must contain.
+    """
+
+    def convert(value):
+        return SampleTensor(value, False) if isinstance(value, np.ndarray) else value
+
+    return ErrorSample(Sample(tuple(convert(a) for a in args),
+                              {k: convert(v) for k, v in kwargs.items()}), error_type, match)
 
 
 class Drawer(Protocol):
@@ -118,7 +165,8 @@ def binary(*, broadcast=True, low=-5.0, high=5.0, rhs_low=None, rhs_high=None, r
             shape_a = shape_b = g.shape()
         a = g.tensor(shape_a, low, high, integral=integral)
         if scalar_rhs and g.booleans() and g.booleans():
-            b = g.floats(lo, hi) if g.dtype.is_floating_point else g.integers(int(lo), int(hi))
+            b = g.floats(lo, hi) if g.dtype.is_floating_point else g.integers(
+                math.ceil(lo), max(math.ceil(lo), math.floor(hi)))
             if rhs_exclude and any(abs(b - e) < 1e-3 for e in rhs_exclude):
                 b = hi
         else:

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from hypergrad.conformance.domains import ALL_REAL, FLOATING, Sample, binary, unary
+from hypergrad.conformance.domains import (ALL_REAL, FLOATING, Sample, binary, error_sample,
+                                           unary)
+from hypergrad.creation import zeros_like
 from hypergrad.plugins import DEFAULT, INT_TO_FLOAT, Op, op_function
+from hypergrad.plugins.op import inplace_variant
+from hypergrad.tensor import Tensor
 
 
 def _reject_bool_subtraction(a, b):
@@ -62,6 +66,8 @@ class Sub(Op):
     reference = "torch.sub"
     samples = binary()
     dtypes = ALL_REAL
+    error_samples = [error_sample(np.array([True]), np.array([False]),
+                                  match="with two bool tensors is not supported")]
 
     def forward(ctx, a, b, *, alpha=1):
         _reject_bool_subtraction(a, b)
@@ -72,20 +78,15 @@ class Sub(Op):
         return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha
 
 
-class Rsub(Op):
-    """Reversed subtraction, `other - alpha * input` (what `2 - x` calls).
+class RsubTensor(Op):
+    """Reversed subtraction with a tensor `other`, `other - alpha * input`.
 
     out = b - alpha * a;  d/da = -alpha * grad;  d/db = grad
     """
 
-    name = "rsub"
-    methods = ("__rsub__",)
     inputs = 2
     type_promotion = DEFAULT
-    node_name = "RsubBackward1"
-    reference = "torch.rsub"
-    samples = binary()
-    dtypes = ALL_REAL
+    node_name = "RsubBackward0"
 
     def forward(ctx, a, b, *, alpha=1):
         _reject_bool_subtraction(b, a)
@@ -94,6 +95,30 @@ class Rsub(Op):
 
     def backward(ctx, grad):
         return -grad if ctx.alpha == 1 else grad * -ctx.alpha, grad
+
+
+class RsubScalar(RsubTensor):
+    """Reversed subtraction with a number `other` (what `2 - x` calls).
+
+    out = b - alpha * a;  d/da = -alpha * grad
+    """
+
+    node_name = "RsubBackward1"
+    differentiable_inputs = (0,)  # `other` is a Scalar: no edge
+    forward = RsubTensor.forward
+    backward = RsubTensor.backward
+
+
+@op_function("rsub", methods=("__rsub__",), reference="torch.rsub", samples=binary(),
+             dtypes=ALL_REAL, node_names=("RsubBackward0", "RsubBackward1"))
+def rsub(input, other, *, alpha=1):
+    """Reversed subtraction `other - alpha * input`; `2 - x` calls `x.__rsub__(2)`.
+
+    out = b - alpha * a;  d/da = -alpha * grad;  d/db = grad
+    """
+    if isinstance(other, Tensor):
+        return RsubTensor.apply(input, other, alpha=alpha)
+    return RsubScalar.apply(input, other, alpha=alpha)
 
 
 class Mul(Op):
@@ -124,7 +149,7 @@ class Mul(Op):
 class TrueDiv(Op):
     """Elementwise true division; integers divide to the default float dtype.
 
-    out = a / b;  d/da = grad / b;  d/db = -grad * a / b**2
+    out = a / b;  d/da = grad / b;  d/db = -grad * ((a / b) / b)
     """
 
     node_name = "DivBackward0"
@@ -139,7 +164,7 @@ class TrueDiv(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return grad / b if need_a else None, -grad * a / (b * b) if need_b else None
+        return grad / b if need_a else None, -grad * ((a / b) / b) if need_b else None
 
 
 class RoundingDiv(Op):
@@ -148,23 +173,43 @@ class RoundingDiv(Op):
     out = round(a / b);  d/da = 0;  d/db = 0     (derivatives.yaml: div.Tensor_mode)
     """
 
-    node_name = "DivBackward3"
+    node_name = "DivBackward2"
     inputs = 2
     type_promotion = DEFAULT
 
     def forward(ctx, a, b, rounding_mode):
-        if np.result_type(a, b).kind in "iub" and np.any(np.asarray(b) == 0):
-            raise RuntimeError("ZeroDivisionError")
+        _check_integer_division(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode == "floor":
                 return np.floor_divide(a, b) if np.result_type(a, b).kind in "iu" else \
-                    np.floor(a / b)
+                    _floor_divide_floats(a, b)
             quotient = a / b
             out = np.trunc(quotient)
             return out.astype(np.result_type(a, b)) if out.dtype != np.result_type(a, b) else out
 
     def backward(ctx, grad):
         return grad * 0, grad * 0
+
+
+def _check_integer_division(a, b):
+    """Integer division by zero raises in torch, when there is anything to divide."""
+    if np.result_type(a, b).kind in "iub" and np.any(np.asarray(b) == 0) and \
+            0 not in np.broadcast_shapes(np.shape(a), np.shape(b)):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _floor_divide_floats(a, b):
+    """torch's floor division of floats (c10 `div_floor_floating`): from fmod, so that
+    inf // 1 is nan and the quotient is exact where a / b would round."""
+    with np.errstate(all="ignore"):
+        mod = np.fmod(a, b)
+        quotient = (a - mod) / b
+        quotient = np.where((mod != 0) & ((b < 0) != (mod < 0)), quotient - 1, quotient)
+        floored = np.floor(quotient)
+        floored = np.where(quotient - floored > 0.5, floored + 1, floored)
+        floored = np.where(quotient == 0, np.copysign(0, a / b), floored)
+        out = np.where(np.asarray(b) == 0, a / b, floored)
+    return out.astype(np.result_type(a, b), copy=False)
 
 
 def _div_samples(g):
@@ -174,11 +219,12 @@ def _div_samples(g):
     return sample
 
 
-@op_function("div", aliases=("divide", "true_divide"),
-             methods=("div", "div_", "divide", "divide_", "true_divide", "true_divide_",
-                      "__truediv__", "__rtruediv__", "__itruediv__"),
+@op_function("div", aliases=("divide",),
+             methods=("div", "div_", "divide", "divide_", "__truediv__", "__itruediv__"),
              reference="torch.div", samples=_div_samples, dtypes=ALL_REAL,
-             node_names=("DivBackward0", "DivBackward3"))
+             error_samples=[error_sample(np.array([1.0]), np.array([2.0]), rounding_mode="round",
+                                         match="rounding_mode to be one of None")],
+             node_names=("DivBackward0", "DivBackward2"))
 def div(input, other, *, rounding_mode=None):
     """Elementwise division `input / other`.
 
@@ -194,6 +240,28 @@ def div(input, other, *, rounding_mode=None):
     return RoundingDiv.apply(input, other, rounding_mode)
 
 
+@op_function("true_divide", methods=("true_divide", "true_divide_"),
+             reference="torch.true_divide", samples=binary(rhs_exclude=(0.0,)),
+             dtypes=ALL_REAL, node_names=("DivBackward0",))
+def true_divide(input, other):
+    """True division `input / other` (`div` without a rounding mode).
+
+    out = a / b;  d/da = grad / b;  d/db = -grad * a / b**2
+    """
+    return TrueDiv.apply(input, other)
+
+
+@op_function("__rtruediv__", methods=("__rtruediv__",), reference="torch.Tensor.__rtruediv__",
+             samples=binary(rhs_exclude=(0.0,)), dtypes=ALL_REAL,
+             node_names=("ReciprocalBackward0", "MulBackward0"))
+def __rtruediv__(self, other):
+    """`other / self` (what `2 / x` calls), computed as torch does: `self.reciprocal() * other`.
+
+    out = other * (1 / self): a ReciprocalBackward0 below a MulBackward0, as in torch
+    """
+    return Mul.apply(Reciprocal.apply(self), other)
+
+
 class Neg(Op):
     """Elementwise negation.
 
@@ -206,6 +274,7 @@ class Neg(Op):
     reference = "torch.neg"
     samples = unary()
     dtypes = ALL_REAL
+    error_samples = [error_sample(np.array([True, False]), match="on a bool tensor")]
 
     def forward(ctx, a):
         if a.dtype == np.bool_:
@@ -226,19 +295,24 @@ class PowTensorScalar(Op):
 
     node_name = "PowBackward0"
     inputs = 2
+    differentiable_inputs = (0,)  # the exponent is a Scalar: no edge
     type_promotion = DEFAULT
 
     def forward(ctx, a, e):
         _check_integer_power(a, e)
         ctx.save_for_backward(a, e)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if e == 0.5 and a.dtype.kind == "f":   # torch computes these with sqrt and rsqrt,
+                return np.sqrt(a)                   # which differ from pow at -0.0
+            if e == -0.5 and a.dtype.kind == "f":
+                return 1 / np.sqrt(a)
             return np.power(a, e)
 
     def backward(ctx, grad):
         a, e = ctx.saved_tensors
         if e == 0:
-            return grad * 0, None
-        return grad * e * a ** (e - 1), None
+            return zeros_like(a), None
+        return grad * (e * a ** (e - 1)), None
 
 
 class PowTensorTensor(Op):
@@ -255,7 +329,7 @@ class PowTensorTensor(Op):
     def forward(ctx, a, b):
         _check_integer_power(a, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = np.power(a, b)
+            out = np.asarray(np.power(a, b))
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -273,28 +347,31 @@ class PowScalarTensor(Op):
 
     node_name = "PowBackward2"
     inputs = 2
+    differentiable_inputs = (1,)  # the base is a Scalar: no edge
     type_promotion = DEFAULT
 
     def forward(ctx, s, b):
         _check_integer_power(s, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = np.power(s, b)
+            out = np.asarray(np.power(s, b))
         ctx.save_for_backward(s, b, out)
         return out
 
     def backward(ctx, grad):
         s, b, out = ctx.saved_tensors
         if s == 0:
-            return None, grad * (b < 0) * out * float("-inf")
-        return None, grad * out * float(np.log(s))
+            return None, grad * (out * float("-inf")).masked_fill(b >= 0, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_s = float(np.log(s))
+        return None, grad * (out * log_s)
 
 
 def _pow_self_grad(grad, a, b):
-    return (grad * b * a ** (b - 1)).masked_fill(b == 0, 0.0)
+    return (grad * (b * a ** (b - 1))).masked_fill(b == 0, 0.0)
 
 
 def _pow_exponent_grad(grad, a, b, out):
-    return (grad * out * a.log()).masked_fill((a == 0) & (b >= 0), 0.0)
+    return (grad * (out * a.log())).masked_fill((a == 0) & (b >= 0), 0.0)
 
 
 def _check_integer_power(a, e):
@@ -314,6 +391,8 @@ def _pow_samples(g):
 
 @op_function("pow", methods=("pow", "pow_", "__pow__", "__rpow__", "__ipow__"),
              reference="torch.pow", samples=_pow_samples, dtypes=FLOATING,
+             error_samples=[error_sample(np.array([2, 3]), -1,
+                                         match="Integers to negative integer powers")],
              node_names=("PowBackward0", "PowBackward1", "PowBackward2"))
 def pow(input, exponent):
     """Elementwise power `input ** exponent`; either may be a number.
@@ -329,24 +408,18 @@ def pow(input, exponent):
     return PowTensorTensor.apply(input, exponent)
 
 
-class Remainder(Op):
-    """Python-style remainder (same sign as the divisor), `torch.remainder`.
+class RemainderTensor(Op):
+    """Python-style remainder (same sign as the divisor) of two tensors.
 
     out = a - floor(a / b) * b;  d/da = grad;  d/db = -grad * floor(a / b)
     """
 
-    name = "remainder"
-    methods = ("remainder", "remainder_", "__mod__", "__rmod__", "__imod__")
     inputs = 2
     type_promotion = DEFAULT
     node_name = "RemainderBackward1"
-    reference = "torch.remainder"
-    samples = binary(rhs_low=0.5, rhs_high=5.0)
-    dtypes = ALL_REAL
 
     def forward(ctx, a, b):
-        if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) == 0):
-            raise RuntimeError("ZeroDivisionError")
+        _check_integer_division(a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.remainder(a, b)
@@ -354,6 +427,49 @@ class Remainder(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         return grad, -grad * div(a, b, rounding_mode="floor")
+
+
+class RemainderScalar(RemainderTensor):
+    """Remainder with a number divisor, `torch.remainder(x, 2.5)`.
+
+    out = a - floor(a / b) * b;  d/da = grad
+    """
+
+    node_name = "RemainderBackward0"
+    differentiable_inputs = (0,)  # the divisor is a Scalar: no edge
+    forward = RemainderTensor.forward
+    backward = RemainderTensor.backward
+
+
+class RemainderScalarSelf(RemainderTensor):
+    """Remainder of a number by a tensor (`2 % x`); torch has no derivative for it.
+
+    out = a - floor(a / b) * b;  backward raises, as torch's does
+    """
+
+    node_name = "NotImplemented"
+    forward = RemainderTensor.forward
+
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::remainder is not implemented")
+
+
+@op_function("remainder", methods=("remainder", "remainder_", "__mod__", "__rmod__", "__imod__"),
+             reference="torch.remainder", samples=binary(rhs_low=0.5, rhs_high=5.0),
+             dtypes=ALL_REAL,
+             error_samples=[error_sample(np.array([3, 4]), np.array([0, 1]),
+                                         match="ZeroDivisionError")],
+             node_names=("RemainderBackward0", "RemainderBackward1", "NotImplemented"))
+def remainder(input, other):
+    """Python-style remainder `input % other`, with the sign of the divisor.
+
+    out = a - floor(a / b) * b;  d/da = grad;  d/db = -grad * floor(a / b)
+    """
+    if not isinstance(input, Tensor):
+        return RemainderScalarSelf.apply(input, other)
+    if not isinstance(other, Tensor):
+        return RemainderScalar.apply(input, other)
+    return RemainderTensor.apply(input, other)
 
 
 class FloorDivide(Op):
@@ -371,7 +487,6 @@ class FloorDivide(Op):
     reference = "torch.floor_divide"
     samples = binary(rhs_low=0.5, rhs_high=5.0)
     dtypes = ALL_REAL
-    divergences = {"grad": "torch has no derivative for floor_divide; both raise"}
 
     def forward(ctx, a, b):
         return RoundingDiv.forward(ctx, a, b, "floor")
@@ -415,7 +530,10 @@ class Sign(Op):
     dtypes = ALL_REAL
 
     def forward(ctx, a):
-        return np.sign(a)
+        out = np.sign(a)
+        if a.dtype.kind == "f":
+            out = np.where(np.isnan(a), a.dtype.type(0), out)  # torch: sign(nan) = 0
+        return out
 
     def backward(ctx, grad):
         return grad * 0
@@ -436,7 +554,7 @@ class Reciprocal(Op):
 
     def forward(ctx, a):
         with np.errstate(divide="ignore"):
-            out = np.reciprocal(a)
+            out = np.asarray(np.reciprocal(a))
         ctx.save_for_backward(out)
         return out
 
@@ -445,31 +563,121 @@ class Reciprocal(Op):
         return -grad * (out * out)
 
 
-class Fill(Op):
-    """A tensor like `input` filled with `value`; `x.fill_(v)` fills in place.
+def _fill_value(value):
+    """The fill value as a number or an array; a tensor value must be 0-dim, as in torch."""
+    if isinstance(value, np.ndarray) and value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.ndim} dimensions.")
+    return value
+
+
+class FillScalar(Op):
+    """A tensor like `input` filled with the number `value` (`torch.fill(x, 2.0)`).
 
     out = value;  d/da = 0
     """
 
-    name = "fill"
-    methods = ("fill_",)
+    inputs = 1
     node_name = "FillBackward0"
-    reference = "torch.fill"
-    samples = unary(kwargs=lambda g: {"value": g.floats(-3, 3)})
 
     def forward(ctx, a, value):
-        if hasattr(value, "_data"):
-            value = value._data
-        return np.full_like(a, value)
+        return np.full_like(a, _fill_value(value))
 
     def backward(ctx, grad):
-        return grad * 0
+        return zeros_like(grad)
 
 
-@op_function("zero_", methods=("zero_",))
-def zero_(input):
-    """Fill `input` with zeros, in place; returns it."""
-    return input.fill_(0)
+class FillTensor(Op):
+    """A tensor like `input` filled with the 0-dim tensor `value`.
+
+    out = value;  d/da = 0;  d/dvalue = grad.sum()
+    """
+
+    inputs = 2
+    node_name = "FillBackward1"
+
+    def forward(ctx, a, value):
+        return np.full_like(a, _fill_value(value))
+
+    def backward(ctx, grad):
+        return zeros_like(grad), grad.sum()
+
+
+class FillScalarInplace(FillScalar):
+    """`x.fill_(2.0)`: torch's in-place fill has its own Node (FillBackward2)."""
+
+    node_name = "FillBackward2"
+    forward = FillScalar.forward
+    backward = FillScalar.backward
+
+
+class FillTensorInplace(FillTensor):
+    """`x.fill_(value_tensor)` (FillBackward3)."""
+
+    node_name = "FillBackward3"
+    forward = FillTensor.forward
+    backward = FillTensor.backward
+
+
+def _fill_samples(g):
+    x = g.tensor(g.shape())
+    if g.booleans():
+        return Sample((x, g.tensor((), -3, 3, dtype=x.array.dtype.name)))
+    return Sample((x, g.floats(-3, 3)))
+
+
+@op_function("fill", reference="torch.fill", samples=_fill_samples, dtypes=FLOATING,
+             error_samples=[error_sample(np.array([1.0]), np.array([1.0, 2.0]),
+                                         match="only supports 0-dimension value tensor")],
+             node_names=("FillBackward0", "FillBackward1"))
+def fill(input, value):
+    """A tensor like `input` filled with `value` (a number or a 0-dim tensor).
+
+    out = value;  d/da = 0;  d/dvalue = grad.sum()
+    """
+    if isinstance(value, Tensor):
+        return FillTensor.apply(input, value)
+    return FillScalar.apply(input, value)
+
+
+def _fill_out_of_place(input, value):
+    if isinstance(value, Tensor):
+        return FillTensorInplace.apply(input, value)
+    return FillScalarInplace.apply(input, value)
+
+
+fill_ = op_function("fill_", methods=("fill_",), reference="torch.fill_",
+                    samples=_fill_samples, dtypes=FLOATING,
+                    node_names=("FillBackward2", "FillBackward3"))(
+    inplace_variant(_fill_out_of_place, "fill_"))
+fill_.__doc__ = """Fill `input` with `value` (a number or a 0-dim tensor), in place; returns it.
+
+    out = value;  d/da = 0;  d/dvalue = grad.sum()
+    """
+
+
+class Zero(Op):
+    """Zeros like `input`, what `x.zero_()` writes in place.
+
+    out = 0;  d/da = 0
+    """
+
+    node_name = "ZeroBackward0"
+
+    def forward(ctx, a):
+        return np.zeros_like(a)
+
+    def backward(ctx, grad):
+        return zeros_like(grad)
+
+
+zero_ = op_function("zero_", methods=("zero_",), reference="torch.zero_", samples=unary(),
+                    dtypes=FLOATING, node_names=("ZeroBackward0",))(
+    inplace_variant(Zero.apply, "zero_"))
+zero_.__doc__ = """Fill `input` with zeros, in place; returns it.
+
+    out = 0;  d/da = 0
+    """
 
 
 class CopyFrom(Op):

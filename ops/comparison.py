@@ -169,6 +169,7 @@ class Where(Op):
 
     node_name = "WhereBackward0"
     inputs = 3
+    differentiable_inputs = (1, 2)  # the condition gets no edge
 
     def forward(ctx, condition, a, b):
         _check_condition(condition)
@@ -234,6 +235,7 @@ class MaskedFillScalar(Op):
 
     node_name = "MaskedFillBackward0"
     inputs = 2
+    differentiable_inputs = (0,)  # the mask gets no edge
 
     def forward(ctx, a, mask, value):
         _check_mask(mask)
@@ -253,6 +255,7 @@ class MaskedFillTensor(Op):
 
     node_name = "MaskedFillBackward1"
     inputs = 3
+    differentiable_inputs = (0, 2)
 
     def forward(ctx, a, mask, value):
         _check_mask(mask)

@@ -1,17 +1,52 @@
 """Reductions: sum, mean, prod, max/min, amax/amin, argmax/argmin, var, std, logsumexp,
-norm, cumsum, all, any.
+norm (and linalg.vector_norm), cumsum, all, any.
 
 A reduction's backward spreads the gradient back over the reduced dimensions: it re-inserts
-them (`unsqueeze`, when keepdim was False) and lets broadcasting do the rest.
+them as size 1 (`_unsqueeze_reduced`, when keepdim was False) and lets broadcasting, or an
+explicit `expand` (`_expand_reduced`), do the rest.
+
+Note [One public function, several nodes]
+    torch names a reduction's node after the overload that ran: `x.sum()` records
+    SumBackward0 but `x.sum(dim)` (even `x.sum(dim=None)`) records SumBackward1; `x.max()`
+    records MaxBackward1 and `x.max(dim)` MaxBackward0. Each overload here is its own internal
+    Op class carrying torch's node name, and one public function (`@op_function`) picks the
+    overload from the arguments, as torch's argument parser does.
+
+Note [Which elements get the gradient of a max]
+    Following derivatives.yaml: `max()`/`min()` over all elements and `amax`/`amin` split the
+    gradient evenly among the elements equal to the result (ties); `max(dim)`/`min(dim)` give
+    all of it to the one element whose index they return.
 """
 
 from __future__ import annotations
 
+import builtins
+import math
+import warnings
+from collections import namedtuple
+
 import numpy as np
 
+import hypergrad
 from hypergrad import dtypes as _dtypes
-from hypergrad.conformance.domains import ALL_REAL, Sample, reduction
-from hypergrad.plugins import Op
+from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING, ErrorSample,
+                                           Sample, SampleTensor, reduction)
+from hypergrad.plugins import INT_TO_FLOAT, Op, op_function
+from hypergrad.tensor import Tensor
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared helpers
+# ----------------------------------------------------------------------------------------------
+class _DimNotGiven:
+    """The default of `dim` in sum and mean: no dim argument at all (see Note [One public
+    function, several nodes]); `dim=None` given explicitly is a different overload."""
+
+    def __repr__(self):
+        return "<all dims>"
+
+
+_DIM_NOT_GIVEN = _DimNotGiven()
 
 
 def _normalize_dims(dim, ndim):
@@ -21,7 +56,7 @@ def _normalize_dims(dim, ndim):
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) == 0:
         return tuple(range(ndim))
-    bound = max(ndim, 1)
+    bound = builtins.max(ndim, 1)
     out = []
     for d in dims:
         if not -bound <= d < bound:
@@ -34,26 +69,75 @@ def _normalize_dims(dim, ndim):
     return tuple(sorted(d for d in out if d < ndim or ndim == 0) if ndim else ())
 
 
+def _reduced_numel(shape, axes):
+    """How many elements each output element of a reduction over `axes` combines."""
+    return math.prod(shape[axis] for axis in axes)
+
+
 def _sum_dtype(a, dtype):
     if dtype is not None:
         return _dtypes.to_dtype(dtype).numpy
     return np.dtype(np.int64) if a.dtype.kind in "biu" else a.dtype
 
 
-class Sum(Op):
-    """Sum of elements, over all of them or over `dim`; integers and bools sum to int64.
+def _type_name(np_dtype):
+    """torch's short scalar-type name used in messages: Float, Double, Long, Bool, ..."""
+    return _dtypes.from_numpy_dtype(np.dtype(np_dtype))._tensor_type[:-len("Tensor")]
+
+
+def _unsqueeze_reduced(grad, axes, keepdim):
+    """Put back the reduced dims of `grad` as size 1, so it broadcasts against the input."""
+    if keepdim or not axes:
+        return grad
+    shape = list(grad.shape)
+    for axis in axes:
+        shape.insert(axis, 1)
+    return grad.reshape(shape)
+
+
+def _expand_reduced(grad, input_shape, axes, keepdim):
+    """Put back the reduced dims of `grad` (as size 1) and broadcast to `input_shape`."""
+    return _unsqueeze_reduced(grad, axes, keepdim).expand(input_shape)
+
+
+def _check_nonempty(a, axes, name, dim_given):
+    """max/min-like reductions have no identity: reducing over nothing is an error."""
+    if not dim_given and a.size == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0. Specify the reduction dim with the 'dim' argument.")
+    for axis in axes:
+        if a.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+
+
+# ----------------------------------------------------------------------------------------------
+# sum, mean
+# ----------------------------------------------------------------------------------------------
+class SumAll(Op):
+    """Sum of all elements, `x.sum()`; integers and bools sum to int64.
+
+    out = sum(a);  d/da = grad expanded to a's shape
+    """
+
+    node_name = "SumBackward0"
+
+    def forward(ctx, a, *, dtype=None):
+        ctx.input_shape = a.shape
+        return np.sum(a, dtype=_sum_dtype(a, dtype))
+
+    def backward(ctx, grad):
+        return grad.expand(ctx.input_shape)
+
+
+class SumDim(Op):
+    """Sum over `dim` (an int, a sequence of ints, or None for all), `x.sum(dim, keepdim)`.
 
     out = sum(a, dim);  d/da = grad expanded back over the summed dims
     """
 
-    name = "sum"
-    methods = ("sum",)
     node_name = "SumBackward1"
-    reference = "torch.sum"
-    samples = reduction(multi_dim=True)
-    dtypes = ALL_REAL + ("bool",)
 
-    def forward(ctx, a, dim=None, keepdim=False, *, dtype=None):
+    def forward(ctx, a, dim, keepdim=False, *, dtype=None):
         axes = _normalize_dims(dim, a.ndim)
         ctx.input_shape = a.shape
         ctx.axes = axes
@@ -64,16 +148,834 @@ class Sum(Op):
         return _expand_reduced(grad, ctx.input_shape, ctx.axes, ctx.keepdim)
 
 
-def _expand_reduced(grad, input_shape, axes, keepdim):
-    """Put back the reduced dims of `grad` (as size 1) and broadcast to `input_shape`."""
-    if not keepdim and axes:
-        shape = list(grad.shape)
-        for axis in axes:
-            shape.insert(axis, 1)
-        grad = grad.reshape(shape)
-    return grad.expand(input_shape)
+@op_function("sum", methods=("sum",), reference="torch.sum",
+             samples=reduction(multi_dim=True), dtypes=BOOL_AND_REAL,
+             node_names=("SumBackward0", "SumBackward1"))
+def sum(input, dim=_DIM_NOT_GIVEN, keepdim=False, *, dtype=None):
+    """Sum of the elements, over all of them or over `dim`; integers and bools give int64.
+
+    out = sum(a, dim);  d/da = grad expanded back over the summed dims
+    """
+    if dim is _DIM_NOT_GIVEN and not keepdim:
+        return SumAll.apply(input, dtype=dtype)
+    return SumDim.apply(input, None if dim is _DIM_NOT_GIVEN else dim, keepdim, dtype=dtype)
 
 
+def _mean_dtype(a, dtype):
+    """mean needs a floating result dtype: the input's, or the `dtype` asked for."""
+    if dtype is not None:
+        np_dtype = _dtypes.to_dtype(dtype).numpy
+        if np_dtype.kind not in "fc":
+            raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{_type_name(np_dtype)}")
+        return np_dtype
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {_type_name(a.dtype)}")
+    return a.dtype
+
+
+class MeanAll(Op):
+    """Mean of all elements, `x.mean()`; floating dtypes only.
+
+    out = sum(a) / N;  d/da = grad expanded to a's shape / N
+    """
+
+    node_name = "MeanBackward0"
+
+    def forward(ctx, a, *, dtype=None):
+        out_dtype = _mean_dtype(a, dtype)
+        ctx.input_shape = a.shape
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is NaN
+            return np.mean(a, dtype=out_dtype)
+
+    def backward(ctx, grad):
+        return grad.expand(ctx.input_shape) / math.prod(ctx.input_shape)
+
+
+class MeanDim(Op):
+    """Mean over `dim`, `x.mean(dim, keepdim)`; floating dtypes only.
+
+    out = sum(a, dim) / N;  d/da = grad expanded back over the reduced dims / N
+    """
+
+    node_name = "MeanBackward1"
+
+    def forward(ctx, a, dim, keepdim=False, *, dtype=None):
+        out_dtype = _mean_dtype(a, dtype)
+        axes = _normalize_dims(dim, a.ndim)
+        ctx.input_shape = a.shape
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.mean(a, axis=axes, keepdims=keepdim, dtype=out_dtype)
+
+    def backward(ctx, grad):
+        count = _reduced_numel(ctx.input_shape, ctx.axes)
+        return _expand_reduced(grad, ctx.input_shape, ctx.axes, ctx.keepdim) / count
+
+
+@op_function("mean", methods=("mean",), reference="torch.mean",
+             samples=reduction(multi_dim=True), dtypes=FLOATING,
+             node_names=("MeanBackward0", "MeanBackward1"),
+             error_samples=(ErrorSample(Sample((SampleTensor(np.arange(3), False),)),
+                                        RuntimeError, "mean(): could not infer output dtype"),))
+def mean(input, dim=_DIM_NOT_GIVEN, keepdim=False, *, dtype=None):
+    """Mean of the elements, over all of them or over `dim`; needs a floating dtype.
+
+    out = sum(a, dim) / N;  d/da = grad expanded back over the reduced dims / N
+    """
+    if dim is _DIM_NOT_GIVEN and not keepdim:
+        return MeanAll.apply(input, dtype=dtype)
+    return MeanDim.apply(input, None if dim is _DIM_NOT_GIVEN else dim, keepdim, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# prod
+# ----------------------------------------------------------------------------------------------
+def _product_of_others(a, axis):
+    """For each element, the product of all the *other* elements of its slice along `axis`.
+
+    Exact with zeros, and differentiable to any order: row j of `others` is the slice with its
+    j-th entry replaced by 1 (where `diagonal` is True), and each row is multiplied out with
+    prod. It costs n times the memory of `a` (n = a.shape[axis]), so prod's backward uses it
+    only when `a` has zeros.
+    """
+    n = a.shape[axis]
+    trailing = (1,) * (a.ndim - 1 - axis)
+    diagonal = hypergrad.eye(n, dtype=hypergrad.bool).reshape((n, n) + trailing)
+    rows = a.reshape(a.shape[:axis] + (1,) + a.shape[axis:])
+    others = hypergrad.where(diagonal, 1.0, rows)
+    return others.prod(axis + 1)
+
+
+def _prod_backward(grad, a, result, axis, keepdim, has_zeros):
+    """torch's prod_backward: grad * result / a, or the product of the others if a has zeros."""
+    grad = _unsqueeze_reduced(grad, (axis,), keepdim)
+    if not has_zeros:
+        return grad * (_unsqueeze_reduced(result, (axis,), keepdim) / a)
+    return grad * _product_of_others(a, axis)
+
+
+class ProdAll(Op):
+    """Product of all elements, `x.prod()`; integers and bools give int64.
+
+    out = prod(a);  d/da = grad * prod(a) / a   (exact where a has zeros)
+    """
+
+    node_name = "ProdBackward0"
+
+    def forward(ctx, a, *, dtype=None):
+        out = np.asarray(np.prod(a, dtype=_sum_dtype(a, dtype)))
+        ctx.save_for_backward(a, out)
+        ctx.zeros = int(np.count_nonzero(a == 0))
+        return out
+
+    def backward(ctx, grad):
+        a, result = ctx.saved_tensors
+        if a.dim() == 0:
+            return grad
+        if ctx.zeros > 1 and not hypergrad.is_grad_enabled():
+            # each product of the others holds a zero; only a graph of it (create_graph) needs
+            # the full formula, for the second derivative. torch takes the same shortcut.
+            return hypergrad.zeros_like(a)
+        flat = _prod_backward(grad, a.reshape(-1), result, 0, False, ctx.zeros > 0)
+        return flat.reshape(a.shape)
+
+
+class ProdDim(Op):
+    """Product over one dimension, `x.prod(dim, keepdim)`; integers and bools give int64.
+
+    out = prod(a, dim);  d/da = grad * prod(a, dim) / a   (exact where a has zeros)
+    """
+
+    node_name = "ProdBackward1"
+
+    def forward(ctx, a, dim, keepdim=False, *, dtype=None):
+        if not isinstance(dim, int):
+            raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+        axes = _normalize_dims(dim, a.ndim)
+        out = np.asarray(np.prod(a, axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype)))
+        ctx.save_for_backward(a, out)
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        ctx.has_zeros = bool((a == 0).any())
+        return out
+
+    def backward(ctx, grad):
+        a, result = ctx.saved_tensors
+        if not ctx.axes:
+            return grad
+        return _prod_backward(grad, a, result, ctx.axes[0], ctx.keepdim, ctx.has_zeros)
+
+
+@op_function("prod", methods=("prod",), reference="torch.prod", samples=reduction(),
+             dtypes=BOOL_AND_REAL, node_names=("ProdBackward0", "ProdBackward1"))
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of the elements, over all of them or over one `dim`; integers give int64.
+
+    out = prod(a, dim);  d/da = grad * (product of the other elements of a's slice)
+    """
+    if dim is None:
+        return ProdAll.apply(input, dtype=dtype)
+    return ProdDim.apply(input, dim, keepdim, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# max, min, amax, amin, argmax, argmin
+# ----------------------------------------------------------------------------------------------
+def _evenly_distribute(grad, a, value, value_is_nan):
+    """torch's evenly_distribute_backward: the elements equal to `value` share grad equally.
+
+    A NaN result came from the NaN elements, so they are the ones that share it.
+    """
+    mask = a.isnan() if value_is_nan else (a == value)
+    return hypergrad.where(mask, grad / mask.sum(), 0.0)
+
+
+def _select_backward(grad, axis, indices, input_shape, keepdim):
+    """torch's value_selecting_reduction_backward: zeros, with grad at `indices` along `axis`."""
+    if len(input_shape) == 0:
+        return grad
+    grad = _unsqueeze_reduced(grad, (axis,), keepdim)
+    indices = _unsqueeze_reduced(indices, (axis,), keepdim)
+    positions = hypergrad.arange(input_shape[axis]).reshape(
+        [-1 if d == axis else 1 for d in range(len(input_shape))])
+    return hypergrad.where(positions == indices, grad, 0.0)
+
+
+def _scale_grad_by_count(grad, mask, axes):
+    """torch's scale_grad_by_count: grad shared equally by the True elements of each slice."""
+    return (grad / mask.sum(axes, keepdim=True)) * mask
+
+
+def _extreme_all(ctx, a, name, reduce):
+    _check_nonempty(a, (), name, dim_given=False)
+    out = np.asarray(reduce(a))
+    ctx.save_for_backward(a, out)
+    ctx.value_is_nan = bool(np.isnan(out)) if a.dtype.kind == "f" else False
+    return out
+
+
+def _extreme_dim(ctx, a, dim, keepdim, name, arg_reduce):
+    """Values and int64 indices of the max (min) along `dim`; the first index wins ties."""
+    axes = _normalize_dims(dim, a.ndim)
+    if not axes:  # a 0-dim tensor: its one element, at index 0
+        indices = np.zeros((), dtype=np.int64)
+        values = a.copy()
+    else:
+        _check_nonempty(a, axes, name, dim_given=True)
+        indices = arg_reduce(a, axis=axes[0], keepdims=True)
+        values = np.take_along_axis(a, indices, axis=axes[0])
+        if not keepdim:
+            indices = indices.squeeze(axes[0])
+            values = values.squeeze(axes[0])
+    ctx.axes = axes
+    ctx.input_shape = a.shape
+    ctx.keepdim = keepdim
+    ctx.save_for_backward(indices)
+    ctx.mark_non_differentiable(indices)
+    return values, indices
+
+
+class MaxAll(Op):
+    """Largest element, `x.max()`; ties share the gradient evenly.
+
+    out = max(a);  d/da = grad / count where a == out, else 0
+    """
+
+    node_name = "MaxBackward1"
+
+    def forward(ctx, a):
+        return _extreme_all(ctx, a, "max", np.max)
+
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return _evenly_distribute(grad, a, out, ctx.value_is_nan)
+
+
+class MinAll(Op):
+    """Smallest element, `x.min()`; ties share the gradient evenly.
+
+    out = min(a);  d/da = grad / count where a == out, else 0
+    """
+
+    node_name = "MinBackward1"
+
+    def forward(ctx, a):
+        return _extreme_all(ctx, a, "min", np.min)
+
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return _evenly_distribute(grad, a, out, ctx.value_is_nan)
+
+
+class MaxDim(Op):
+    """Largest elements along `dim` and their indices, `x.max(dim, keepdim)`.
+
+    values = max(a, dim);  d/da = grad placed at the returned indices, 0 elsewhere
+    indices are int64 and not differentiable
+    """
+
+    node_name = "MaxBackward0"
+
+    def forward(ctx, a, dim, keepdim=False):
+        return _extreme_dim(ctx, a, dim, keepdim, "max", np.argmax)
+
+    def backward(ctx, grad, grad_indices):
+        (indices,) = ctx.saved_tensors
+        axis = ctx.axes[0] if ctx.axes else None
+        return _select_backward(grad, axis, indices, ctx.input_shape, ctx.keepdim)
+
+
+class MinDim(Op):
+    """Smallest elements along `dim` and their indices, `x.min(dim, keepdim)`.
+
+    values = min(a, dim);  d/da = grad placed at the returned indices, 0 elsewhere
+    indices are int64 and not differentiable
+    """
+
+    node_name = "MinBackward0"
+
+    def forward(ctx, a, dim, keepdim=False):
+        return _extreme_dim(ctx, a, dim, keepdim, "min", np.argmin)
+
+    def backward(ctx, grad, grad_indices):
+        (indices,) = ctx.saved_tensors
+        axis = ctx.axes[0] if ctx.axes else None
+        return _select_backward(grad, axis, indices, ctx.input_shape, ctx.keepdim)
+
+
+# torch.return_types.max / min: the (values, indices) named tuple that max(dim) returns.
+MaxResult = namedtuple("max", ("values", "indices"), module="hypergrad.return_types")
+MinResult = namedtuple("min", ("values", "indices"), module="hypergrad.return_types")
+
+
+@op_function("max", methods=("max",), reference="torch.max", samples=reduction(),
+             dtypes=ALL_REAL, node_names=("MaxBackward1", "MaxBackward0", "MaximumBackward0"))
+def max(input, dim=None, keepdim=False):
+    """`max(input)`: the largest element; `max(input, dim, keepdim=False)`: a named tuple
+    `(values, indices)` along `dim`; `max(input, other)`: the elementwise `maximum`.
+
+    max():    d/da = grad shared evenly by the elements equal to the max
+    max(dim): d/da = grad at the returned index of each slice, 0 elsewhere
+    """
+    if isinstance(dim, Tensor):
+        return hypergrad.maximum(input, dim)
+    if dim is None:
+        return MaxAll.apply(input)
+    return MaxResult(*MaxDim.apply(input, dim, keepdim))
+
+
+@op_function("min", methods=("min",), reference="torch.min", samples=reduction(),
+             dtypes=ALL_REAL, node_names=("MinBackward1", "MinBackward0", "MinimumBackward0"))
+def min(input, dim=None, keepdim=False):
+    """`min(input)`: the smallest element; `min(input, dim, keepdim=False)`: a named tuple
+    `(values, indices)` along `dim`; `min(input, other)`: the elementwise `minimum`.
+
+    min():    d/da = grad shared evenly by the elements equal to the min
+    min(dim): d/da = grad at the returned index of each slice, 0 elsewhere
+    """
+    if isinstance(dim, Tensor):
+        return hypergrad.minimum(input, dim)
+    if dim is None:
+        return MinAll.apply(input)
+    return MinResult(*MinDim.apply(input, dim, keepdim))
+
+
+def _amax_forward(ctx, a, dim, keepdim, name, reduce):
+    axes = _normalize_dims(dim, a.ndim)
+    _check_nonempty(a, axes, name, dim_given=isinstance(dim, int) or len(dim) > 0)
+    out = np.asarray(reduce(a, axis=axes, keepdims=keepdim))
+    ctx.save_for_backward(a, out)
+    ctx.axes = axes
+    ctx.keepdim = keepdim
+    return out
+
+
+class Amax(Op):
+    """Largest elements over `dim` (several dims allowed; all by default); ties share evenly.
+
+    out = amax(a, dim);  d/da = grad / count where a == out, else 0
+    """
+
+    name = "amax"
+    methods = ("amax",)
+    reference = "torch.amax"
+    samples = reduction(multi_dim=True)
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, dim=(), keepdim=False):
+        return _amax_forward(ctx, a, dim, keepdim, "amax", np.max)
+
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        mask = _unsqueeze_reduced(out, ctx.axes, ctx.keepdim) == a
+        return _scale_grad_by_count(_unsqueeze_reduced(grad, ctx.axes, ctx.keepdim), mask,
+                                    ctx.axes)
+
+
+class Amin(Op):
+    """Smallest elements over `dim` (several dims allowed; all by default); ties share evenly.
+
+    out = amin(a, dim);  d/da = grad / count where a == out, else 0
+    """
+
+    name = "amin"
+    methods = ("amin",)
+    reference = "torch.amin"
+    samples = reduction(multi_dim=True)
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, dim=(), keepdim=False):
+        return _amax_forward(ctx, a, dim, keepdim, "amin", np.min)
+
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        mask = _unsqueeze_reduced(out, ctx.axes, ctx.keepdim) == a
+        return _scale_grad_by_count(_unsqueeze_reduced(grad, ctx.axes, ctx.keepdim), mask,
+                                    ctx.axes)
+
+
+def _arg_reduce(a, dim, keepdim, name, arg_reduce):
+    """The int64 index of the max (min): over the flattened input, or along `dim`."""
+    if a.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        index = np.asarray(arg_reduce(a), dtype=np.int64)
+        return index.reshape((1,) * a.ndim) if keepdim else index
+    axes = _normalize_dims(dim, a.ndim)
+    if not axes:
+        return np.zeros((), dtype=np.int64)
+    _check_nonempty(a, axes, name, dim_given=True)
+    return arg_reduce(a, axis=axes[0], keepdims=keepdim).astype(np.int64, copy=False)
+
+
+class Argmax(Op):
+    """Index of the largest element (of the flattened input, or along `dim`); int64.
+
+    Not differentiable.
+    """
+
+    name = "argmax"
+    methods = ("argmax",)
+    differentiable = False
+    reference = "torch.argmax"
+    samples = reduction()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, dim=None, keepdim=False):
+        return _arg_reduce(a, dim, keepdim, "argmax", np.argmax)
+
+
+class Argmin(Op):
+    """Index of the smallest element (of the flattened input, or along `dim`); int64.
+
+    Not differentiable.
+    """
+
+    name = "argmin"
+    methods = ("argmin",)
+    differentiable = False
+    reference = "torch.argmin"
+    samples = reduction()
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, dim=None, keepdim=False):
+        return _arg_reduce(a, dim, keepdim, "argmin", np.argmin)
+
+
+# ----------------------------------------------------------------------------------------------
+# var, std
+# ----------------------------------------------------------------------------------------------
+def _centered_in_double(a, axes):
+    """a - mean(a) over `axes`, in float64, following torch's two CPU algorithms.
+
+    torch accumulates a variance in double. When the result is one number it first takes the
+    mean in a's own dtype (then the deviations in double); otherwise it runs Welford's
+    algorithm in double, whose mean of equal values is exact. So the variance of equal
+    float32 values is exactly 0 along a dim, but may not be over all elements, in both.
+    """
+    if a.size == _reduced_numel(a.shape, axes):
+        mean = np.mean(a, axis=axes, keepdims=True).astype(np.float64)
+    else:
+        mean = np.mean(a.astype(np.float64), axis=axes, keepdims=True)
+    return a.astype(np.float64) - mean
+
+
+def _var_forward(ctx, a, dim, unbiased, keepdim, correction, name):
+    """Shared by var and std: parse torch's overloads, check, and compute the variance
+    (in float64, see _centered_in_double)."""
+    if isinstance(dim, bool):  # var(input, unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}(): pass either `unbiased` or `correction`, not both")
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _normalize_dims(dim, a.ndim)
+    dof = _reduced_numel(a.shape, axes) - correction
+    if dof <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      "less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=4)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centered = _centered_in_double(a, axes)
+        squares = np.sum(centered * centered, axis=axes, keepdims=keepdim)
+        var = squares / builtins.max(dof, 0)
+    ctx.axes = axes
+    ctx.keepdim = keepdim
+    ctx.dof = dof
+    ctx.all_dims = dim is None or a.ndim == 0
+    return var  # in float64: std takes its square root before rounding to a's dtype
+
+
+def _var_backward(grad, a, axes, keepdim, dof, all_dims):
+    """torch's var_backward: grad * 2 (a - mean) / dof.
+
+    Over all elements with dof <= 0 the gradient is inf, or NaN where a equals its mean;
+    over `dim` it is 2 / dof as computed (inf at 0, negative below).
+    """
+    if all_dims and dof <= 0:
+        return grad * hypergrad.where(a == a.mean(), math.nan, math.inf)
+    if all_dims:
+        return (2.0 / dof) * grad * (a - a.mean())
+    scale = 2.0 / dof if dof != 0 else math.inf
+    return scale * _unsqueeze_reduced(grad, axes, keepdim) * (a - a.mean(axes, keepdim=True))
+
+
+def _var_samples(g):
+    sample = reduction(multi_dim=True)(g)
+    if g.booleans():
+        sample.kwargs["correction"] = g.sampled_from([0, 1, 2])
+    return sample
+
+
+class Var(Op):
+    """Variance over `dim` (all elements by default) with `correction` (Bessel's: 1).
+
+    out = sum((a - mean(a))**2, dim) / (N - correction);  d/da = grad * 2 (a - mean) / (N - c)
+    N - correction <= 0 gives inf or NaN (and a warning), as in torch.
+    """
+
+    name = "var"
+    methods = ("var",)
+    reference = "torch.var"
+    samples = _var_samples
+    dtypes = FLOATING
+
+    def forward(ctx, a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        var = _var_forward(ctx, a, dim, unbiased, keepdim, correction, "var")
+        with np.errstate(over="ignore"):  # a variance beyond a's range rounds to inf
+            out = np.asarray(var, dtype=a.dtype)
+        ctx.save_for_backward(a)
+        return out
+
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return _var_backward(grad, a, ctx.axes, ctx.keepdim, ctx.dof, ctx.all_dims)
+
+
+def _std_samples(g):
+    """As var's, but with no slice of equal values: there std's gradient is 0 / 0, rounding
+    noise in both libraries (see Std), so the values are spread a little."""
+    sample = _var_samples(g)
+    x = sample.args[0]
+    spread = np.linspace(0, 1, x.array.size).reshape(x.array.shape)
+    x.array = np.asarray(x.array + spread, dtype=x.array.dtype)
+    return sample
+
+
+class Std(Op):
+    """Standard deviation over `dim` (all elements by default), the square root of `var`.
+
+    out = sqrt(var(a, dim));  d/da = var's gradient for grad / (2 out)   (0 where out == 0)
+    Near out == 0 the gradient is (a - mean) / (N out): rounding noise over noise. Where the
+    two libraries round a mean differently (float summation order, see _centered_in_double)
+    one may find exactly 0 and the other not, so the gradients of equal values can differ.
+    """
+
+    name = "std"
+    methods = ("std",)
+    reference = "torch.std"
+    samples = _std_samples
+    dtypes = FLOATING
+
+    def forward(ctx, a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        var = _var_forward(ctx, a, dim, unbiased, keepdim, correction, "std")
+        out = np.asarray(np.sqrt(var), dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        grad_var = hypergrad.where(out == 0, 0.0, grad / (out * 2))
+        return _var_backward(grad_var, a, ctx.axes, ctx.keepdim, ctx.dof, ctx.all_dims)
+
+
+# ----------------------------------------------------------------------------------------------
+# logsumexp, cumsum
+# ----------------------------------------------------------------------------------------------
+class Logsumexp(Op):
+    """log(sum(exp(input))) over `dim`, computed stably by shifting by the max.
+
+    out = log(sum(exp(a), dim));  d/da = grad * exp(a - out)
+    (`dim=()` reduces over every dim; torch 2.13 raises a shape error there.)
+    """
+
+    name = "logsumexp"
+    methods = ("logsumexp",)
+    type_promotion = INT_TO_FLOAT
+    reference = "torch.logsumexp"
+    samples = reduction(multi_dim=True, allow_no_dim=False)
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, dim, keepdim=False):
+        axes = _normalize_dims(dim, a.ndim)
+        shift = np.max(a, axis=axes, keepdims=True, initial=-np.inf)
+        shift = np.where(np.isfinite(shift), shift, 0)  # an all -inf (or inf) slice: no shift
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.log(np.sum(np.exp(a - shift), axis=axes, keepdims=True)) + shift
+        if not keepdim:
+            out = out.reshape([s for i, s in enumerate(a.shape) if i not in axes])
+        out = np.asarray(out, dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        return out
+
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        out = _unsqueeze_reduced(out, ctx.axes, ctx.keepdim)
+        return _unsqueeze_reduced(grad, ctx.axes, ctx.keepdim) * (a - out).exp()
+
+
+def _reversed_cumsum(grad, axis):
+    """sum of grad[k] for k >= j along `axis`, for each j: the whole sum minus what precedes."""
+    return grad.sum(axis, keepdim=True) - grad.cumsum(axis) + grad
+
+
+class Cumsum(Op):
+    """Cumulative sum along `dim`; integers and bools give int64.
+
+    out[j] = sum(a[:j+1]);  d/da[j] = sum(grad[j:])   (the reversed cumulative sum)
+    """
+
+    name = "cumsum"
+    methods = ("cumsum", "cumsum_")
+    reference = "torch.cumsum"
+    samples = reduction(keepdim=False, allow_no_dim=False)
+    dtypes = ALL_REAL
+
+    def forward(ctx, a, dim, *, dtype=None):
+        axes = _normalize_dims(dim, a.ndim)
+        ctx.axes = axes
+        if not axes:
+            return a.astype(_sum_dtype(a, dtype))
+        return np.cumsum(a, axis=axes[0], dtype=_sum_dtype(a, dtype))
+
+    def backward(ctx, grad):
+        if not ctx.axes or grad.shape[ctx.axes[0]] <= 1:
+            return grad
+        return _reversed_cumsum(grad, ctx.axes[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# norm, linalg.vector_norm
+# ----------------------------------------------------------------------------------------------
+def _vector_norm_values(x, ord, axes, keepdim):
+    """The ord-norm of |a| (`x`) over `axes`."""
+    if ord == 0:
+        return np.sum(x != 0, axis=axes, keepdims=keepdim).astype(x.dtype)
+    if ord == math.inf:
+        return np.max(x, axis=axes, keepdims=keepdim)
+    if ord == -math.inf:
+        return np.min(x, axis=axes, keepdims=keepdim)
+    if ord == 1:
+        return np.sum(x, axis=axes, keepdims=keepdim)
+    if ord == 2:
+        return np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdim))
+    return np.sum(x ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
+
+
+def _check_norm_identity(a, ord, dim, axes):
+    """The inf norm and negative norms have no identity: an empty reduction is an error."""
+    if not (ord < 0 or ord == math.inf):
+        return
+    if dim is None and a.size == 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty "
+                           "tensor because the operation does not have an identity")
+    for axis in axes if dim is not None else ():
+        if a.shape[axis] == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on the "
+                               f"dimension {axis}because this dimension is empty and the "
+                               "operation does not have an identity")
+
+
+def _norm_backward(grad, a, norm, ord, axes):
+    """torch's norm_backward; `grad` and `norm` already broadcast against `a`.
+
+    Where the norm is 0 the gradient is 0 (for ord >= 1), as is the gradient of |a|**(ord-1)
+    at a == 0 for ord < 1. For ord = +-inf the elements equal to the norm share grad evenly.
+    """
+    if ord == 1:
+        return a.sign() * grad
+    if ord == 2:
+        return grad * hypergrad.where(norm == 0, 0.0, a / norm)
+    if abs(ord) == math.inf:
+        abs_a = a.abs()
+        mask = (abs_a == norm) | abs_a.isnan()
+        return a.sign() * _scale_grad_by_count(grad, mask, axes)
+    if ord < 1:
+        scaled = a.sign() * hypergrad.where(a == 0, 0.0, a.abs() ** (ord - 1))
+        return scaled * grad * norm ** (1 - ord)
+    scale = hypergrad.where(norm == 0, 0.0, grad / norm ** (ord - 1))
+    if ord < 2:
+        return a.sign() * a.abs() ** (ord - 1) * scale
+    return a * a.abs() ** (ord - 2) * scale
+
+
+def _vector_norm_samples(g):
+    sample = reduction(multi_dim=True)(g)
+    if g.booleans():
+        sample.kwargs["ord"] = g.sampled_from([1, 3, 0.5, 1.5, -1, math.inf, -math.inf, 0])
+    return sample
+
+
+class LinalgVectorNorm(Op):
+    """The vector `ord`-norm over `dim` (all elements by default), `linalg.vector_norm`.
+
+    out = sum(|a|**ord, dim)**(1/ord)   (max |a| for inf, min |a| for -inf, nonzeros for 0)
+    d/da = grad * sign(a) * |a|**(ord-1) / out**(ord-1)   (0 where out == 0; 0 for ord=0)
+    """
+
+    name = "linalg.vector_norm"
+    reference = "torch.linalg.vector_norm"
+    samples = _vector_norm_samples
+    dtypes = FLOATING
+
+    def forward(ctx, a, ord=2, dim=None, keepdim=False, *, dtype=None):
+        if isinstance(ord, bool) or not isinstance(ord, (int, float)):
+            raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, "
+                            f"not {type(ord).__name__}")
+        if a.dtype.kind not in "fc":
+            raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor "
+                               f"as input. Got {_type_name(a.dtype)}")
+        out_dtype = a.dtype
+        if dtype is not None:
+            out_dtype = _dtypes.to_dtype(dtype).numpy
+            if out_dtype.kind not in "fc":
+                raise RuntimeError("linalg.vector_norm: dtype should be floating point or "
+                                   f"complex, but got {_type_name(out_dtype)}")
+        axes = _normalize_dims(dim, a.ndim)
+        _check_norm_identity(a, ord, dim, axes)
+        x = np.abs(a.astype(out_dtype, copy=False))
+        # One element per slice: torch gives |a| without computing |a|**ord (which could
+        # overflow), except for a 0-dim input with an explicit dim.
+        if ord != 0 and _reduced_numel(a.shape, axes) == 1 and (a.ndim or dim is None):
+            shape = a.shape if keepdim else [s for i, s in enumerate(a.shape) if i not in axes]
+            out = np.asarray(x).reshape(shape)
+        else:
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                out = np.asarray(_vector_norm_values(x, ord, axes, keepdim), dtype=out_dtype)
+        ctx.save_for_backward(a, out)
+        ctx.ord = ord
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        return out
+
+    def backward(ctx, grad):
+        if ctx.ord == 0:
+            return None  # torch: the 0-"norm" counts nonzeros and has no gradient
+        a, out = ctx.saved_tensors
+        grad = _unsqueeze_reduced(grad, ctx.axes, ctx.keepdim)
+        out = _unsqueeze_reduced(out, ctx.axes, ctx.keepdim)
+        return _norm_backward(grad, a, out, ctx.ord, ctx.axes)
+
+
+def _norm_samples(g):
+    sample = reduction(multi_dim=True)(g)
+    if g.booleans():
+        sample.kwargs["p"] = g.sampled_from(["fro", 1, 3, 0.5, 1.5, math.inf, -math.inf, 0])
+    return sample
+
+
+@op_function("norm", methods=("norm",), reference="torch.norm", samples=_norm_samples,
+             dtypes=FLOATING, node_names=("LinalgVectorNormBackward0",))
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The p-norm of `input` over `dim` (all elements by default); 'fro' is the 2-norm.
+
+    As torch.norm: a number p (or 'fro' over at most two dims) is `linalg.vector_norm`.
+    out = sum(|a|**p, dim)**(1/p);  d/da = grad * sign(a) * |a|**(p-1) / out**(p-1)
+    """
+    dims = [dim] if isinstance(dim, int) else dim
+    if isinstance(p, str):
+        if p == "fro" and (dims is None or len(dims) <= 2):
+            return LinalgVectorNorm.apply(input, 2, dims, keepdim, dtype=dtype)
+        if p not in ("fro", "nuc"):
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        if dims is not None and len(dims) != 2:
+            raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               + " ".join(str(d) for d in dims))
+        raise NotImplementedError("HyperGrad has no linalg.matrix_norm yet, so norm(p='nuc') "
+                                  "(the nuclear norm, a sum of singular values) is missing")
+    return LinalgVectorNorm.apply(input, 2.0 if p is None else p, dims, keepdim, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# all, any
+# ----------------------------------------------------------------------------------------------
+def _logical_reduce(a, dim, keepdim, reduce):
+    out = reduce(a, axis=_normalize_dims(dim, a.ndim), keepdims=keepdim)
+    return out.astype(np.uint8) if a.dtype == np.uint8 else out  # torch keeps uint8
+
+
+class All(Op):
+    """True if every element (over `dim`, or all) is nonzero; bool (uint8 stays uint8).
+
+    Not differentiable.
+    """
+
+    name = "all"
+    methods = ("all",)
+    differentiable = False
+    reference = "torch.all"
+    samples = reduction(multi_dim=True)
+    dtypes = BOOL_AND_REAL
+
+    def forward(ctx, a, dim=None, keepdim=False):
+        return _logical_reduce(a, dim, keepdim, np.all)
+
+
+class Any(Op):
+    """True if any element (over `dim`, or all) is nonzero; bool (uint8 stays uint8).
+
+    Not differentiable.
+    """
+
+    name = "any"
+    methods = ("any",)
+    differentiable = False
+    reference = "torch.any"
+    samples = reduction(multi_dim=True)
+    dtypes = BOOL_AND_REAL
+
+    def forward(ctx, a, dim=None, keepdim=False):
+        return _logical_reduce(a, dim, keepdim, np.any)
+
+
+# ----------------------------------------------------------------------------------------------
+# sum_to_size (used by the engine to undo broadcasting)
+# ----------------------------------------------------------------------------------------------
 class SumToSize(Op):
     """Sum `input` down to `size`, which it must broadcast from (the engine uses this).
 

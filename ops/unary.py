@@ -816,6 +816,7 @@ class ClampScalar(Op):
 
     node_name = "ClampBackward1"
     inputs = 3
+    differentiable_inputs = (0,)  # the bounds are Scalars: no edge
     type_promotion = DEFAULT
 
     def forward(ctx, a, lo, hi):
@@ -917,6 +918,7 @@ class ClampMinScalar(Op):
 
     node_name = "ClampMinBackward0"
     inputs = 2
+    differentiable_inputs = (0,)
     type_promotion = DEFAULT
 
     def forward(ctx, a, lo):
@@ -955,6 +957,7 @@ class ClampMaxScalar(Op):
 
     node_name = "ClampMaxBackward0"
     inputs = 2
+    differentiable_inputs = (0,)
     type_promotion = DEFAULT
 
     def forward(ctx, a, hi):

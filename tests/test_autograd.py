@@ -835,7 +835,7 @@ def next_functions_of_ops_with_number_operands(L, log):
 
 
 # torch makes an edge only for each differentiable tensor input (a Scalar overload such as
-# rsub(Tensor, Scalar) has one); HyperGrad's op machinery makes one per declared input slot.
+# rsub(Tensor, Scalar) has one); ops declare the same with `differentiable_inputs`.
 NEXT_FUNCTION_COUNTS = {
     "1 - a": (lambda L, a: 1 - a, "RsubBackward1", 1),
     "a ** 2": (lambda L, a: a ** 2, "PowBackward0", 1),
@@ -847,10 +847,7 @@ NEXT_FUNCTION_COUNTS = {
 }
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(
-        strict=True, reason="op divergence: non-differentiable or Scalar inputs get an edge"))
-    for case in NEXT_FUNCTION_COUNTS])
+@pytest.mark.parametrize("case", list(NEXT_FUNCTION_COUNTS))
 def test_next_functions_count_only_differentiable_tensor_inputs(case):
     make, node_name, count = NEXT_FUNCTION_COUNTS[case]
     t = make(torch, leaf(torch)).grad_fn

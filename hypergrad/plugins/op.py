@@ -168,6 +168,9 @@ class OpNode(Node):
         result = self.op.backward(self, *grad_outputs)
         if type(result) is not tuple:
             result = tuple(result) if type(result) is list else (result,)
+        positions = self.op.differentiable_inputs
+        if positions is not None and len(result) == self.op.inputs:
+            result = tuple([result[i] for i in positions])
         needs = self.needs_input_grad
         if len(result) != len(needs):
             raise RuntimeError(f"function {self.name()} returned an incorrect number of "
@@ -246,6 +249,7 @@ def _build_apply(op):
     promotion = op.type_promotion
     differentiable = op.differentiable
     is_view = op.is_view
+    edge_positions = op.differentiable_inputs
     new_node = object.__new__
     make = Tensor._make
     state = _state
@@ -302,20 +306,22 @@ def _build_apply(op):
         # 4. Outputs.
         if type(out) is not tuple:
             if type(out) is not ndarray or (out_dtype is not None and out.dtype != out_dtype):
-                out = np.asarray(out, dtype=out_dtype)
+                out = _as_output_array(ctx, out, out_dtype, record)
             result = make(out)
             if is_view:
                 _share_view(tensors[0], (result,))
             if record:
-                _connect(ctx, tensors, arrays, (out,), (result,))
+                _connect(ctx, tensors if edge_positions is None else
+                         [tensors[i] for i in edge_positions], tensors, arrays, (out,), (result,))
             return result
         outputs = tuple(o if type(o) is ndarray and (out_dtype is None or o.dtype == out_dtype)
-                        else np.asarray(o, dtype=out_dtype) for o in out)
+                        else _as_output_array(ctx, o, out_dtype, record) for o in out)
         results = tuple(make(o) for o in outputs)
         if is_view:
             _share_view(tensors[0], results)
         if record:
-            _connect(ctx, tensors, arrays, outputs, results)
+            _connect(ctx, tensors if edge_positions is None else
+                     [tensors[i] for i in edge_positions], tensors, arrays, outputs, results)
         return results
 
     apply.__wrapped__ = forward
@@ -325,16 +331,31 @@ def _build_apply(op):
 _BOOL = np.dtype(bool)
 
 
-def _connect(node, tensors, arrays, outputs, results):
+def _as_output_array(ctx, value, dtype, record):
+    """An output as an ndarray of the op's result dtype.
+
+    numpy returns scalars (np.float64) for 0-dim results; if forward also saved that very
+    object, the saved entry must become the output array, or it would be kept as a constant
+    and a second derivative through it would be lost.
+    """
+    array = np.asarray(value, dtype=dtype)
+    if record and any(saved is value for saved in ctx._saved):
+        ctx._saved = tuple(array if saved is value else saved for saved in ctx._saved)
+    return array
+
+
+def _connect(node, edge_inputs, tensors, arrays, outputs, results):
     """Put `node` in the graph: edges to the inputs, grad_fn on the outputs, saved tensors.
 
+    `edge_inputs` are the inputs that get an edge: all of them, or those an op lists in
+    `differentiable_inputs` (torch makes no edge for a mask or a Scalar argument).
     (Plain loops rather than comprehensions: this runs once per recorded operation.)
     """
     if views_rebased[0]:
         _refresh_views(tensors)
     edges = []
     needs = []
-    for value in tensors:
+    for value in edge_inputs:
         if isinstance(value, Tensor):
             fn = value._grad_fn
             if fn is not None:
@@ -515,6 +536,10 @@ class Op:
       type_promotion  NO_PROMOTION, DEFAULT, INT_TO_FLOAT or ALWAYS_BOOL
       differentiable  False for ops with no gradient (comparisons, argmax)
       is_view         True if outputs share the first input's memory (reshape, transpose)
+      differentiable_inputs  positions of the inputs that get a graph edge (default: all);
+                      torch makes none for masks, conditions and Scalar arguments, so e.g.
+                      `clamp(x, 0, 1)` has one edge. backward still returns one gradient per
+                      input; the machinery keeps those at these positions
       node_name       the Node's name if not `<ClassName>Backward0` (torch's name wins)
       override        True to replace an op of the same name from another plugin
     Conformance metadata: `reference`, `samples`, `dtypes`, `tolerances`, `divergences`,
@@ -529,6 +554,7 @@ class Op:
     type_promotion = NO_PROMOTION
     differentiable = True
     is_view = False
+    differentiable_inputs = None
     node_name = None
     override = False
 
