@@ -42,6 +42,9 @@ BUILTIN_PLUGINS = {
     "linalg": "hypergrad.ops.linalg",
     "shape": "hypergrad.ops.shape",
     "nn": "hypergrad.ops.nn",
+    "ordering": "hypergrad.ops.ordering",
+    "pointwise": "hypergrad.ops.pointwise",
+    "indexing": "hypergrad.ops.indexing",
 }
 
 

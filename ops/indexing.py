@@ -1,0 +1,1 @@
+"""The indexing op family (being written)."""

@@ -1,0 +1,1 @@
+"""The ordering op family (being written)."""
