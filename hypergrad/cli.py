@@ -282,7 +282,8 @@ def build_parser():
     _add_output_options(ops)
     ops.set_defaults(func=_run_ops)
 
-    _add_conformance_commands(subparsers)
+    _add_optional_commands(subparsers, "hypergrad.conformance", "hypergrad.conformance.cli")
+    _add_optional_commands(subparsers, "hypergrad.viz", "hypergrad.viz.cli")
     hooks.register_commands(subparsers)
     return parser
 
@@ -294,15 +295,15 @@ def _add_output_options(parser):
                         help="plain aligned text even if rich is installed")
 
 
-def _add_conformance_commands(subparsers):
-    """The conformance suite's subcommands, if this HyperGrad has the suite's CLI."""
+def _add_optional_commands(subparsers, package, module):
+    """Subcommands from `module` (conformance, viz) if this HyperGrad has it."""
     try:
-        conformance_cli = importlib.import_module("hypergrad.conformance.cli")
+        commands = importlib.import_module(module)
     except ModuleNotFoundError as error:  # only its absence; an error inside it is raised
-        if error.name not in ("hypergrad.conformance", "hypergrad.conformance.cli"):
+        if error.name not in (package, module):
             raise
         return
-    conformance_cli.add_commands(subparsers)
+    commands.add_commands(subparsers)
 
 
 def main(argv=None):

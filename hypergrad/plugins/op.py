@@ -258,6 +258,9 @@ def _build_apply(op):
     def apply(*args, **kwargs):
         # 1. Inputs: the leading `inputs` arguments are tensors (or numbers, or None).
         if variadic:
+            if isinstance(args[0], Tensor):
+                raise TypeError(f"{op.name}(): argument 'tensors' (position 1) must be tuple of "
+                                "Tensors, not Tensor")
             tensors = tuple(args[0])
             rest = args[1:]
         else:
@@ -282,7 +285,7 @@ def _build_apply(op):
                 uniform = False
         # 2. Promotion (skipped when every argument is a tensor of one dtype that stays).
         out_dtype = None
-        if promotion is not None:
+        if promotion is not None and arrays:
             if uniform and common is not None and (
                     promotion is not INT_TO_FLOAT or common.kind in "fc"):
                 out_dtype = common
@@ -396,7 +399,7 @@ def _share_view(base, results):
         return
     root = base._base if base._base is not None else base
     for result in results:
-        if np.may_share_memory(result._data, base._data):
+        if result._data.size == 0 or np.may_share_memory(result._data, base._data):
             result._version_counter = base._version_counter
             result._base = root
             if views_rebased[0]:

@@ -101,8 +101,6 @@ main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(320px, 2fr); 
 #graph.fit svg { max-width: 100%; height: auto; }
 #graph svg { display: block; margin: 0 auto; }
 #graph g.node { cursor: pointer; }
-#graph g.node path, #graph g.node polygon, #graph g.node rect, #graph g.node ellipse {
-  transition: stroke-width .15s, fill .15s; }
 #graph g.node.st-done { opacity: .5; }
 #graph g.node.st-waiting path, #graph g.node.st-waiting polygon,
 #graph g.node.st-waiting rect { stroke: var(--waiting); stroke-width: 3px; }
@@ -146,12 +144,12 @@ main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(320px, 2fr); 
 pre { margin: 0; font: 12px/1.35 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
       white-space: pre-wrap; }
 pre.formula { background: #f5f2ff; border-left: 3px solid #8a7ad6; padding: 5px 8px; }
-dl.items { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 4px 10px;
-           margin: 0; }
-dl.items dt { color: #444; font-size: 13px; }
-dl.items dd { margin: 0; }
+dl.items { margin: 0; }
+dl.items dt { color: #444; font-size: 13px; margin-top: 6px; }
+dl.items dd { margin: 1px 0 0 12px; }
 .tensor { background: #f6f8fa; border-radius: 4px; padding: 3px 7px; display: inline-block;
-          max-width: 100%; }
+          max-width: 100%; overflow-x: auto; vertical-align: top; }
+.tensor pre.values { white-space: pre; }
 .tensor .meta { color: var(--muted); font-size: 11px; }
 .tensor .stats { font-size: 12px; }
 .tensor.none, .tensor.empty { color: var(--muted); font-style: italic; }

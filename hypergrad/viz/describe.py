@@ -84,7 +84,7 @@ def _print_array(array):
     if array.ndim == 0:
         return _number(array.item())
     return np.array2string(array, precision=4, suppress_small=True, separator=", ",
-                           max_line_width=72, threshold=MAX_VALUES + 1)
+                           max_line_width=64, threshold=MAX_VALUES + 1)
 
 
 def _number(value):

@@ -91,7 +91,8 @@ class BackwardRecorder:
         self.nodes = []
         self.steps = []
         self.arrays = []
-        self._depth = 0
+        self._depth = 0           # backward runs in progress (one inside another: > 1)
+        self._active = False      # True while the recorded backward runs
         self._info = {}           # Node -> its dict in self.nodes
         self._buffers = {}        # (Node, slot) -> summary of what its InputBuffer slot holds
         self._queue = []          # (-sequence_nr, arrival, box id): the engine's ready queue
@@ -101,7 +102,7 @@ class BackwardRecorder:
 
     # --- helpers ----------------------------------------------------------------------------
     def _recording(self):
-        return self._depth == 1 and self.graph is not None
+        return self._active and self._depth == 1
 
     def _name(self, fn):
         info = self._info.get(fn)
@@ -127,6 +128,7 @@ class BackwardRecorder:
         self._depth += 1
         if self._depth > 1 or self.graph is not None:
             return
+        self._active = True
         self.graph_task = graph_task
         self.graph = build_graph(None, params=self.params, modules=self.modules,
                                  graph_root=graph_root, show_sequence_nr=True)
@@ -182,9 +184,8 @@ class BackwardRecorder:
                      "summary": self._summary(grad)} for i, grad in enumerate(inputs)]
         sections = [{"heading": "Gradients arriving (its InputBuffer)", "items": arriving}]
         if isinstance(fn, AccumulateGrad):
-            self._grad_before = fn.variable._grad
-            self._grad_before = None if self._grad_before is None else \
-                np.array(self._grad_before._data, copy=True)
+            grad = fn.variable._grad
+            self._grad_before = None if grad is None else np.array(grad._data, copy=True)
             text = (f"{name} has the largest possible sequence_nr, so it runs as soon as it is "
                     "ready: its leaf's gradient is complete.")
         else:
@@ -307,8 +308,9 @@ class BackwardRecorder:
 
     def on_finish(self, graph_task):
         self._depth -= 1
-        if self._depth != 0 or self.graph is None or graph_task is not self.graph_task:
+        if not self._active or self._depth != 0:
             return
+        self._active = False
         leaves = [(info, fn) for fn, info in self._info.items() if isinstance(fn, AccumulateGrad)]
         items = [{"label": f"{info['leaf']}.grad", "summary": self._summary(fn.variable._grad)}
                  for info, fn in leaves]
