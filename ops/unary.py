@@ -12,10 +12,16 @@ clamp keep an integer dtype.
 
 Note [Forwards that save their result make it an array]
     For a 0-dim input a numpy ufunc returns a numpy *scalar*, not an array. The machinery knows
-    a saved value is an output of the op by identity (it is the very array forward returns), so
-    a forward that saves its result first makes it an array with `np.asarray`. Otherwise a 0-dim
-    result would be saved as a constant, cut off from the graph, and double backward through
-    it would be silently wrong.
+    a saved value is an output of the op by identity (it is the very object forward returns), and
+    it keeps that link when it turns a returned scalar into an array; the `np.asarray` calls here
+    make the same thing explicit.
+
+Note [Fused backward ops]
+    torch computes the gradient of tanh, sigmoid and relu with one op each (`tanh_backward`,
+    `sigmoid_backward`, `threshold_backward`), which are differentiable ops themselves with
+    their own derivatives.yaml entries. HyperGrad does the same (TanhBackward, SigmoidBackward,
+    ThresholdBackward below): one op instead of three in every backward pass, and the node
+    names of a double backward (`TanhBackwardBackward0`) are torch's.
 """
 
 from __future__ import annotations
@@ -460,6 +466,27 @@ class Cosh(Op):
         return grad * a.sinh()
 
 
+class TanhBackward(Op):
+    """The gradient of tanh given its result (torch's `tanh_backward`).
+
+    out = grad * (1 - y**2);  d/dgrad = g * (1 - y**2);  d/dy = -2 * g * grad * y
+    """
+
+    node_name = "TanhBackwardBackward0"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(grad, y)
+        return grad * (1 - y * y)
+
+    def backward(ctx, g):
+        grad, y = ctx.saved_tensors
+        need_grad, need_y = ctx.needs_input_grad
+        return (TanhBackward.apply(g, y) if need_grad else None,
+                g * grad * y * -2 if need_y else None)
+
+
 class Tanh(Op):
     """Elementwise hyperbolic tangent.
 
@@ -480,7 +507,7 @@ class Tanh(Op):
 
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1 - out * out)
+        return TanhBackward.apply(grad, out)
 
 
 class Asinh(Op):
@@ -572,6 +599,27 @@ class Atanh(Op):
 # ----------------------------------------------------------------------------------------------
 # Activations and special functions
 # ----------------------------------------------------------------------------------------------
+class SigmoidBackward(Op):
+    """The gradient of sigmoid given its result (torch's `sigmoid_backward`).
+
+    out = grad * y * (1 - y);  d/dgrad = g * y * (1 - y);  d/dy = g * grad * (1 - 2 * y)
+    """
+
+    node_name = "SigmoidBackwardBackward0"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(grad, y)
+        return grad * (y * (1 - y))
+
+    def backward(ctx, g):
+        grad, y = ctx.saved_tensors
+        need_grad, need_y = ctx.needs_input_grad
+        return (SigmoidBackward.apply(g, y) if need_grad else None,
+                g * grad * (1 - 2 * y) if need_y else None)
+
+
 class Sigmoid(Op):
     """Elementwise logistic function 1 / (1 + e ** -input).
 
@@ -593,7 +641,31 @@ class Sigmoid(Op):
 
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1 - out) * out
+        return SigmoidBackward.apply(grad, out)
+
+
+class ThresholdBackward(Op):
+    """The gradient of relu given its result (torch's `threshold_backward`).
+
+    out = 0 where y <= threshold, else grad;  d/dgrad = the same mask applied to g;  d/dy = 0
+    """
+
+    node_name = "ThresholdBackwardBackward0"
+    inputs = 2
+    type_promotion = DEFAULT
+
+    def forward(ctx, grad, y, threshold):
+        ctx.save_for_backward(y)
+        ctx.threshold = threshold
+        keep = ~(y <= threshold)        # a NaN in y lets its gradient through, as in torch
+        out = grad * keep               # ~10x faster than np.where on random masks ...
+        if np.isnan(out).any():         # ... but inf * 0 is NaN where torch gives 0
+            out = np.where(keep, grad, 0).astype(grad.dtype, copy=False)
+        return out
+
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return ThresholdBackward.apply(g, y, ctx.threshold), g * 0
 
 
 class Relu(Op):
@@ -620,7 +692,7 @@ class Relu(Op):
 
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad.masked_fill(out <= 0, 0.0)
+        return ThresholdBackward.apply(grad, out, 0)
 
 
 # numpy has no erf; math.erf is exact to double precision, applied element by element.

@@ -375,18 +375,27 @@ def _connect(node, edge_inputs, tensors, arrays, outputs, results):
     node.needs_input_grad = _interned_setdefault(needs := tuple(needs), needs)
     node._sequence_nr = next_sequence_nr()
     non_differentiable = node._non_differentiable
-    metadata = []
-    output_nr = 0
-    for array in outputs:
-        metadata.append((array.shape, array.dtype))
-        if array.dtype.kind in "fc" and not (
-                non_differentiable and any(array is a for a in non_differentiable)):
-            result = results[output_nr]
+    if len(outputs) == 1 and non_differentiable is None:   # the common case, without loops
+        array = outputs[0]
+        metadata = ((array.shape, array.dtype),)
+        if array.dtype.kind in "fc":
+            result = results[0]
             result._grad_fn = node
-            result._output_nr = output_nr
             result._requires_grad = True
-        output_nr += 1
-    node._input_metadata = _interned_setdefault(metadata := tuple(metadata), metadata)
+    else:
+        metadata = []
+        output_nr = 0
+        for array in outputs:
+            metadata.append((array.shape, array.dtype))
+            if array.dtype.kind in "fc" and not (
+                    non_differentiable and any(array is a for a in non_differentiable)):
+                result = results[output_nr]
+                result._grad_fn = node
+                result._output_nr = output_nr
+                result._requires_grad = True
+            output_nr += 1
+        metadata = tuple(metadata)
+    node._input_metadata = _interned_setdefault(metadata, metadata)
     if node._saved:
         _resolve_saved(node, tensors, arrays, outputs, results)
     if _anomaly["enabled"]:
