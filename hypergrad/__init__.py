@@ -42,18 +42,22 @@ def result_type(*tensors):
 
 
 def is_floating_point(input):
+    """True if `input` has a floating-point dtype (`torch.is_floating_point`)."""
     return input.is_floating_point()
 
 
 def is_complex(input):
+    """True if `input` has a complex dtype (`torch.is_complex`)."""
     return input.is_complex()
 
 
 def numel(input):
+    """The number of elements of `input` (`torch.numel`)."""
     return input.numel()
 
 
 def is_nonzero(input):
+    """Whether a one-element tensor is nonzero (`torch.is_nonzero`); more elements raise."""
     if input.numel() != 1:
         raise RuntimeError(f"Boolean value of Tensor with {'no' if input.numel() == 0 else 'more than one'} values is ambiguous")
     return builtins_bool(input.item())

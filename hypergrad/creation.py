@@ -62,18 +62,25 @@ def manual_seed(seed):
 
 
 def seed():
+    """Seed the default generator from fresh entropy; return the seed (`torch.seed`)."""
     return default_generator.seed()
 
 
 def initial_seed():
+    """The seed the default generator was last seeded with (`torch.initial_seed`)."""
     return default_generator.initial_seed()
 
 
 def get_rng_state():
+    """The default generator's state (`torch.get_rng_state`).
+
+    Differs from torch: the state is numpy's PCG64 state dict, not a uint8 tensor.
+    """
     return default_generator.get_state()
 
 
 def set_rng_state(state):
+    """Restore a state from `get_rng_state()` (`torch.set_rng_state`)."""
     default_generator.set_state(state)
 
 
@@ -207,6 +214,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """`steps` values from `base ** start` to `base ** end`, evenly spaced in the exponent
+    (`torch.logspace`)."""
     _check_device(device)
     dtype = _float_dtype(dtype)
     return _finish(np.logspace(start, end, steps, base=base).astype(dtype.numpy), requires_grad)
@@ -321,38 +330,45 @@ def _like(input, dtype):
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
+    """A tensor of zeros with `input`'s shape and (by default) dtype (`torch.zeros_like`)."""
     return _finish(np.zeros(input._data.shape, _like(input, dtype).numpy), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
               layout=None):
+    """A tensor of ones with `input`'s shape and (by default) dtype (`torch.ones_like`)."""
     return _finish(np.ones(input._data.shape, _like(input, dtype).numpy), requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
+    """`torch.empty_like`; HyperGrad fills the tensor with zeros, so it is never garbage."""
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None, layout=None):
+    """A tensor of `fill_value` with `input`'s shape and (by default) dtype (`torch.full_like`)."""
     return _finish(np.full(input._data.shape, fill_value, _like(input, dtype).numpy),
                    requires_grad)
 
 
 def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad=False,
               memory_format=None):
+    """Uniform values in [0, 1) with `input`'s shape and dtype (`torch.rand_like`)."""
     return rand(*input._data.shape, generator=generator, dtype=_like(input, dtype),
                 requires_grad=requires_grad)
 
 
 def randn_like(input, *, dtype=None, generator=None, device=None, requires_grad=False,
                memory_format=None):
+    """Standard normal values with `input`'s shape and dtype (`torch.randn_like`)."""
     return randn(*input._data.shape, generator=generator, dtype=_like(input, dtype),
                  requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, generator=None, device=None,
                  requires_grad=False, memory_format=None):
+    """Random integers in [low, high) with `input`'s shape and dtype (`torch.randint_like`)."""
     return randint(low, high, tuple(input._data.shape), generator=generator,
                    dtype=_like(input, dtype), requires_grad=requires_grad)

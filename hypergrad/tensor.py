@@ -63,6 +63,7 @@ class Size(tuple):
     __rmul__ = __mul__
 
     def numel(self):
+        """The number of elements a tensor of this shape has (`torch.Size.numel`)."""
         n = 1
         for size in self:
             n *= size
@@ -168,6 +169,7 @@ class Tensor:
     # ------------------------------------------------------------------------------------------
     @property
     def shape(self):
+        """The size of each dimension, a `Size` (`torch.Tensor.shape`)."""
         return Size(self._data.shape)
 
     def size(self, dim=None):
@@ -178,50 +180,65 @@ class Tensor:
 
     @property
     def dtype(self):
+        """The element type, a `hypergrad.dtype` (`torch.Tensor.dtype`)."""
         return _dtypes.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self):
+        """Always `device("cpu")`: HyperGrad has one device (`torch.Tensor.device`)."""
         return device("cpu")
 
     @property
     def is_cuda(self):
+        """Always False: HyperGrad runs on the CPU (`torch.Tensor.is_cuda`)."""
         return False
 
     @property
     def ndim(self):
+        """The number of dimensions (`torch.Tensor.ndim`)."""
         return self._data.ndim
 
     def dim(self):
+        """The number of dimensions (`torch.Tensor.dim`)."""
         return self._data.ndim
 
     ndimension = dim
 
     def numel(self):
+        """The number of elements (`torch.Tensor.numel`)."""
         return int(self._data.size)
 
     nelement = numel
 
     def element_size(self):
+        """Bytes per element (`torch.Tensor.element_size`)."""
         return self._data.itemsize
 
     def is_floating_point(self):
+        """True for a floating-point dtype (`torch.Tensor.is_floating_point`)."""
         return self._data.dtype.kind == "f"
 
     def is_complex(self):
+        """True for a complex dtype (`torch.Tensor.is_complex`)."""
         return self._data.dtype.kind == "c"
 
     def is_contiguous(self, memory_format=None):
+        """True if the elements are laid out in row-major order without gaps
+        (`torch.Tensor.is_contiguous`); `memory_format` is accepted and ignored."""
         return bool(self._data.flags.c_contiguous)
 
     def stride(self, dim=None):
+        """Steps in elements between neighbours along each dim, or along `dim`
+        (`torch.Tensor.stride`); read from the numpy array's strides."""
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[_wrap_dim_no_scalar(dim, self._data.ndim)]
 
     def data_ptr(self):
+        """The address of the first element (`torch.Tensor.data_ptr`)."""
         return self._data.__array_interface__["data"][0]
 
     def get_device(self):
+        """-1, the CPU's device index (`torch.Tensor.get_device`)."""
         return -1
 
     # ------------------------------------------------------------------------------------------
@@ -229,6 +246,10 @@ class Tensor:
     # ------------------------------------------------------------------------------------------
     @property
     def requires_grad(self):
+        """Whether autograd records operations on this tensor (`torch.Tensor.requires_grad`).
+
+        Settable on leaves; only floating-point and complex tensors can require grad.
+        """
         return self._requires_grad
 
     @requires_grad.setter
@@ -266,6 +287,7 @@ class Tensor:
 
     @property
     def output_nr(self):
+        """Which output of its `grad_fn` this tensor is (0 for leaves; `torch.Tensor.output_nr`)."""
         return self._output_nr
 
     @property
@@ -305,6 +327,7 @@ class Tensor:
 
     @property
     def retains_grad(self):
+        """True after `retain_grad()` on a non-leaf (`torch.Tensor.retains_grad`)."""
         return self._retains_grad
 
     @property
@@ -316,6 +339,7 @@ class Tensor:
         return self._base is not None
 
     def is_view(self):
+        """True if this tensor is a view sharing another tensor's memory (`_base`)."""
         return self._base is not None
 
     def _grad_accumulator_node(self):
@@ -447,6 +471,7 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers (`torch.Tensor.tolist`)."""
         return self._data.tolist()
 
     def to(self, *args, **kwargs):
@@ -475,68 +500,88 @@ class Tensor:
         return self._to_copy(_dtypes.to_dtype(dtype))
 
     def type(self, dtype=None):
+        """The type name (`"hypergrad.FloatTensor"`), or a copy of another dtype
+        (`torch.Tensor.type`)."""
         if dtype is None:
             return "hypergrad." + self.dtype._tensor_type
         return self.to(dtype)
 
     def float(self):
+        """`self.to(hypergrad.float32)` (`torch.Tensor.float`)."""
         return self.to(_dtypes.float32)
 
     def double(self):
+        """`self.to(hypergrad.float64)` (`torch.Tensor.double`)."""
         return self.to(_dtypes.float64)
 
     def half(self):
+        """`self.to(hypergrad.float16)` (`torch.Tensor.half`)."""
         return self.to(_dtypes.float16)
 
     def long(self):
+        """`self.to(hypergrad.int64)` (`torch.Tensor.long`)."""
         return self.to(_dtypes.int64)
 
     def int(self):
+        """`self.to(hypergrad.int32)` (`torch.Tensor.int`)."""
         return self.to(_dtypes.int32)
 
     def short(self):
+        """`self.to(hypergrad.int16)` (`torch.Tensor.short`)."""
         return self.to(_dtypes.int16)
 
     def char(self):
+        """`self.to(hypergrad.int8)` (`torch.Tensor.char`)."""
         return self.to(_dtypes.int8)
 
     def byte(self):
+        """`self.to(hypergrad.uint8)` (`torch.Tensor.byte`)."""
         return self.to(_dtypes.uint8)
 
     def bool(self):
+        """`self.to(hypergrad.bool)` (`torch.Tensor.bool`)."""
         return self.to(_dtypes.bool)
 
     def cpu(self):
+        """self: HyperGrad tensors are always on the CPU (`torch.Tensor.cpu`)."""
         return self
 
     def type_as(self, other):
+        """`self.to(other.dtype)` (`torch.Tensor.type_as`)."""
         return self.to(other.dtype)
 
     # ------------------------------------------------------------------------------------------
     # Factories that default to this tensor's dtype (`x.new_zeros(3)`)
     # ------------------------------------------------------------------------------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new leaf with a copy of `data`, in this tensor's dtype by default
+        (`torch.Tensor.new_tensor`)."""
         return tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
                       requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of `size`, in this tensor's dtype by default (`torch.Tensor.new_zeros`)."""
         from .creation import zeros
 
         return zeros(*size, dtype=dtype or self.dtype, device=device,
                      requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """Ones of `size`, in this tensor's dtype by default (`torch.Tensor.new_ones`)."""
         from .creation import ones
 
         return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """`torch.Tensor.new_empty`, filled with zeros (HyperGrad never returns garbage)."""
         from .creation import empty
 
         return empty(*size, dtype=dtype or self.dtype, device=device,
                      requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        """`fill_value` in a tensor of `size`, in this tensor's dtype by default
+        (`torch.Tensor.new_full`)."""
         from .creation import full
 
         return full(size, fill_value, dtype=dtype or self.dtype, device=device,
@@ -906,6 +951,7 @@ def from_numpy(array):
 
 
 def is_tensor(obj):
+    """True if `obj` is a HyperGrad Tensor (`torch.is_tensor`)."""
     return isinstance(obj, Tensor)
 
 

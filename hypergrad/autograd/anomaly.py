@@ -24,16 +24,39 @@ _anomaly = {"enabled": False, "check_nan": True}
 
 
 def is_anomaly_enabled():
+    """True while anomaly detection is on (`torch.is_anomaly_enabled`); global, not per thread."""
     return _anomaly["enabled"]
 
 
 def is_anomaly_check_nan_enabled():
+    """True if anomaly mode also checks gradients for NaN (`torch.is_anomaly_check_nan_enabled`)."""
     return _anomaly["check_nan"]
 
 
+_OWN_DIRECTORIES = None
+
+
+def _own_directories():
+    """Where HyperGrad's code lives: the package and the built-in ops (mapped from ops/)."""
+    global _OWN_DIRECTORIES
+    if _OWN_DIRECTORIES is None:
+        import os
+
+        from .. import ops
+
+        _OWN_DIRECTORIES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            os.path.dirname(os.path.abspath(ops.__file__)))
+    return _OWN_DIRECTORIES
+
+
 def record_forward_trace(node):
-    """Store the current Python stack (minus HyperGrad's own frames) on `node`."""
-    node.metadata["traceback_"] = traceback.format_stack()[:-2]
+    """Store the current Python stack on `node`, ending at the user's line (HyperGrad's own
+    frames at the top of the stack are left out, as torch's trace ends in user code)."""
+    frames = traceback.extract_stack()
+    own = _own_directories()
+    while frames and frames[-1].filename.startswith(own):
+        frames.pop()
+    node.metadata["traceback_"] = traceback.format_list(frames)
 
 
 def warn_forward_trace(node):
