@@ -114,10 +114,12 @@ def constant_(tensor, val):
 
 
 def ones_(tensor):
+    """Fill `tensor` with ones, in place, without recording a graph (`torch.nn.init.ones_`)."""
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor):
+    """Fill `tensor` with zeros, in place, without recording a graph (`torch.nn.init.zeros_`)."""
     return constant_(tensor, 0.0)
 
 
