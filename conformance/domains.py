@@ -189,12 +189,12 @@ def ternary(*, low=-5.0, high=5.0, kwargs=None) -> Callable:
 
 
 def reduction(*, low=-5.0, high=5.0, dim=True, keepdim=True, multi_dim=False,
-              allow_no_dim=True, extra=None, min_side=1) -> Callable:
+              allow_no_dim=True, extra=None, min_side=1, special=True) -> Callable:
     """One tensor and, sometimes, `dim` (an int or, with multi_dim, a tuple) and `keepdim`."""
 
     def samples(g):
         shape = g.shape(min_dims=0, max_dims=3, min_side=min_side)
-        x = g.tensor(shape, low, high)
+        x = g.tensor(shape, low, high, special=special)
         kw = {}
         if dim and (not allow_no_dim or g.booleans()):
             ndim = len(shape)

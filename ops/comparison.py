@@ -457,6 +457,7 @@ class LogicalAnd(Op):
     methods = ("logical_and",)
     inputs = 2
     differentiable = False
+    type_promotion = ALWAYS_BOOL  # torch casts both to their common dtype first
     reference = "torch.logical_and"
     samples = binary(scalar_rhs=False)
     dtypes = BOOL_AND_REAL
@@ -475,6 +476,7 @@ class LogicalOr(Op):
     methods = ("logical_or",)
     inputs = 2
     differentiable = False
+    type_promotion = ALWAYS_BOOL  # torch casts both to their common dtype first
     reference = "torch.logical_or"
     samples = binary(scalar_rhs=False)
     dtypes = BOOL_AND_REAL
@@ -493,6 +495,7 @@ class LogicalXor(Op):
     methods = ("logical_xor",)
     inputs = 2
     differentiable = False
+    type_promotion = ALWAYS_BOOL  # torch casts both to their common dtype first
     reference = "torch.logical_xor"
     samples = binary(scalar_rhs=False)
     dtypes = BOOL_AND_REAL

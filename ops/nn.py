@@ -49,6 +49,8 @@ from hypergrad import dtypes as _dtypes
 from hypergrad.plugins import Op, op_function
 from hypergrad.tensor import Tensor
 
+_ILL_CONDITIONED_SPECIAL = {"special": {"float32": (1.3e-6, 1e25),
+                                        "float64": (1e-7, 1e188)}}
 _F = "nn.functional."
 _SPECIAL_SUMS = ("inf and huge inputs: HyperGrad sums its matrix products in another order "
                  "than the torch kernels, so inf - inf (NaN) and overflow land elsewhere")
@@ -125,8 +127,9 @@ def _linear_samples(g):
 def linear(input, weight, bias=None):
     """`input @ weight^T + bias`, over the last dimension of input.
 
-    Like torch, a batch of vectors goes through `addmm` (grad_fn AddmmBackward0); other shapes
-    are flattened to that case and viewed back.
+    Like torch, a batch of vectors goes through `addmm` (grad_fn AddmmBackward0); other
+    contiguous shapes are flattened to that case and viewed back (ViewBackward0); with a
+    non-contiguous input or bias, torch 2.13 uses matmul and then adds the bias (AddBackward0).
     """
     for other in (weight, bias):
         if other is not None and other.dtype != input.dtype:
@@ -141,8 +144,8 @@ def linear(input, weight, bias=None):
         return Addmm.apply(bias, input, weight.t())
     if bias is None:  # torch: matmul (grad_fn UnsafeViewBackward0)
         return input.matmul(weight.t())
-    if not input.is_contiguous():  # torch: matmul, then the bias (AddBackward0)
-        return input.matmul(weight.t()) + bias
+    if not (input.is_contiguous() and bias.is_contiguous()):  # torch: matmul, then add_
+        return input.matmul(weight.t()) + bias                 # the bias (AddBackward0)
     lead = tuple(input.shape[:-1])
     out = linear(input.reshape(-1, input.shape[-1]), weight, bias)
     return out.reshape(*lead, weight.shape[0])
@@ -1751,6 +1754,11 @@ class MaxPool2d(Op):
         where, _ = _im2col_array(positions, kernel, dilation, pads, stride, pad_value=-1)
         where = np.broadcast_to(where.reshape(1, 1, *values.shape[2:]), values.shape)
         best = np.argmax(values, axis=2)[:, :, None]
+        # torch's kernel takes a NaN whenever it meets one, so the *last* NaN of a window wins
+        nan = np.isnan(values)
+        if nan.any():
+            last_nan = nan.shape[2] - 1 - np.argmax(nan[:, :, ::-1], axis=2)[:, :, None]
+            best = np.where(nan.any(axis=2, keepdims=True), last_nan, best)
         # a window of -inf: torch keeps its first in-bounds element, never the padding
         first_inside = np.argmax(where >= 0, axis=2)[:, :, None]
         best = np.where(np.take_along_axis(where, best, axis=2) < 0, first_inside, best)
@@ -2084,6 +2092,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 @op_function(_F + "avg_pool2d", reference="torch.nn.functional.avg_pool2d",
+             tolerances=_ILL_CONDITIONED_SPECIAL,  # sums of +-1e30: see ops/reduction.py
              samples=_pool_samples(2, lambda g: {"count_include_pad": g.booleans()}),
              dtypes=FLOATING, node_names=("AvgPool2DBackward0",))
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
