@@ -784,6 +784,7 @@ class NllLoss(Op):
 
     node_name = "NllLossBackward0"
     inputs = 3
+    differentiable_inputs = (0,)  # torch: no edge for the target or the class weights
 
     def forward(ctx, x, target, weight, ignore_index, reduction):
         ctx.reduction = reduction
