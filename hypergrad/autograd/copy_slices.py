@@ -34,21 +34,28 @@ __all__ = ["CopySlices", "view_positions", "rebase_view_history", "refresh_view_
 
 
 def view_positions(view, base):
-    """The row-major index in `base` of every element of `view` (same shape as `view`)."""
-    if not (base.flags.c_contiguous or base.flags.f_contiguous) or any(
-            s < 0 for s in view.strides):
-        raise RuntimeError(
-            "HyperGrad supports in-place operations on views whose base is a dense array; "
-            "this base has gaps or negative strides (clone() the base first)")
-    order = "C" if base.flags.c_contiguous else "F"
-    logical = np.arange(base.size).reshape(base.shape)
-    memory = np.asarray(logical, order=order).ravel(order=order)   # memory slot -> position
-    offset = (view.__array_interface__["data"][0]
-              - base.__array_interface__["data"][0]) // base.itemsize
-    element_strides = tuple(s // base.itemsize for s in view.strides)
-    return np.lib.stride_tricks.as_strided(
-        memory[offset:], shape=view.shape,
-        strides=tuple(s * memory.itemsize for s in element_strides)).copy()
+    """The row-major index in `base` of every element of `view` (same shape as `view`).
+
+    Each element of `base` sits in one memory slot; mapping slots back to positions works
+    for any strides (gaps, negative strides), so the view is read through that map.
+    """
+    itemsize = base.itemsize
+    base_slots = _element_slots(base.shape, base.strides, itemsize).ravel()
+    low = int(base_slots.min()) if base.size else 0
+    memory = np.zeros(int(base_slots.max()) - low + 1 if base.size else 0, np.intp)
+    memory[base_slots - low] = np.arange(base.size)   # memory slot -> position
+    start = (view.__array_interface__["data"][0]
+             - base.__array_interface__["data"][0]) // itemsize
+    return memory[_element_slots(view.shape, view.strides, itemsize) + (start - low)]
+
+
+def _element_slots(shape, strides, itemsize):
+    """The memory slot (offset in elements from the first) of every element, as an array."""
+    slots = np.zeros(shape, np.intp)
+    for axis, (size, stride) in enumerate(zip(shape, strides)):
+        slots += (np.arange(size) * (stride // itemsize)).reshape(
+            (-1,) + (1,) * (len(shape) - axis - 1))
+    return slots
 
 
 class AsStrided(Op):
