@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -344,6 +344,11 @@ def test_var_std_match_torch(name, data):
         dim = data.draw(dims(x.ndim), label="dim")
         keepdim = data.draw(st.booleans(), label="keepdim")
         correction = data.draw(st.sampled_from([0, 1, 2, 0.5]), label="correction")
+        if name == "std" and x.ndim:
+            # near-equal values (spread ~1e-5) make std's gradient rounding noise in both
+            # libraries; exactly equal ones are pinned by the example above
+            spread = np.ptp(x, axis=dim)
+            assume(np.all((spread == 0) | (spread > 1e-3)))
     compare(lambda t: getattr(t, name)(dim, keepdim=keepdim, correction=correction),
             lambda t: getattr(t, name)(dim, keepdim=keepdim, correction=correction), [x])
     compare(lambda t: getattr(hg, name)(t), lambda t: getattr(torch, name)(t), [x])

@@ -300,12 +300,17 @@ def _build_apply(op):
             ctx._saved = ()
         else:
             ctx = _ForwardContext()
-        if variadic:
-            out = forward(ctx, arrays, *rest, **kwargs)
-        elif rest or kwargs:
-            out = forward(ctx, *arrays, *rest, **kwargs)
-        else:
-            out = forward(ctx, *arrays)
+        try:
+            if variadic:
+                out = forward(ctx, arrays, *rest, **kwargs)
+            elif rest or kwargs:
+                out = forward(ctx, *arrays, *rest, **kwargs)
+            else:
+                out = forward(ctx, *arrays)
+        except ValueError as error:   # numpy's broadcasting error, in torch's type and words
+            if "could not be broadcast" not in str(error):
+                raise
+            raise RuntimeError(_broadcast_error(arrays)) from None
         # 4. Outputs.
         if type(out) is not tuple:
             if type(out) is not ndarray or (out_dtype is not None and out.dtype != out_dtype):
@@ -332,6 +337,19 @@ def _build_apply(op):
 
 
 _BOOL = np.dtype(bool)
+
+
+def _broadcast_error(arrays):
+    """torch's message for two shapes that do not broadcast (first offending pair)."""
+    shapes = [np.shape(a) for a in arrays if a is not None]
+    for i, first in enumerate(shapes):
+        for second in shapes[i + 1:]:
+            for back in range(1, min(len(first), len(second)) + 1):
+                a, b = first[-back], second[-back]
+                if a != b and a != 1 and b != 1:
+                    return (f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
+                            f"at non-singleton dimension {max(len(first), len(second)) - back}")
+    return f"shapes {[list(s) for s in shapes]} cannot be broadcast together"
 
 
 def _as_output_array(ctx, value, dtype, record):
