@@ -201,6 +201,7 @@ def _cnn(m):
 @pytest.mark.parametrize("build, shape", [(_mlp, (8, 4)), (_cnn, (8, 1, 8, 8))],
                          ids=["mlp", "cnn"])
 def test_training_follows_torch_for_20_steps(build, shape):
+    torch.manual_seed(0)  # the initial weights decide whether 20 steps visibly lower the loss
     theirs = build(torch.nn).double()
     ours = build(nn).double()
     copy_module(theirs, ours)

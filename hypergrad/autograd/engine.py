@@ -405,8 +405,8 @@ def input_buffer_add(buffer, index, grad):
     elif _state.enabled:
         buffer[index] = old + grad
     else:
-
-        buffer[index] = Tensor._make(old._data + grad._data)
+        # np.asarray: the sum of two 0-dim arrays is a numpy scalar, not an array
+        buffer[index] = Tensor._make(np.asarray(old._data + grad._data))
 
 
 def check_nan(fn, outputs):
