@@ -2413,9 +2413,11 @@ def _layer_norm_samples(g):
                    g.tensor(normalized, special=False) if affine else None))
 
 
+# float32: the gradient over a 1-element slice is 0 in exact arithmetic and ~2e-4 of rounding
+# noise in torch (a 1/std of a tiny variance), hence atol 1e-3.
 @op_function(_F + "layer_norm", reference="torch.nn.functional.layer_norm",
              samples=_layer_norm_samples, dtypes=FLOATING,
-             node_names=("NativeLayerNormBackward0",), tolerances={"float32": (1e-4, 2e-4)})
+             node_names=("NativeLayerNormBackward0",), tolerances={"float32": (1e-4, 1e-3)})
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization over the trailing dims given by `normalized_shape`."""
     normalized_shape = _tuple(normalized_shape, 1) if not isinstance(
