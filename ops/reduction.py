@@ -776,8 +776,9 @@ class Logsumexp(Op):
 
 
 def _reversed_cumsum(grad, axis):
-    """sum of grad[k] for k >= j along `axis`, for each j: the whole sum minus what precedes."""
-    return grad.sum(axis, keepdim=True) - grad.cumsum(axis) + grad
+    """sum of grad[k] for k >= j along `axis`, for each j: torch's flip, cumsum, flip. (The
+    whole sum minus what precedes would cancel: 1e90 + 1 - 1e90 loses the 1.)"""
+    return _Flip.apply(_Flip.apply(grad, (axis,)).cumsum(axis), (axis,))
 
 
 class Cumsum(Op):
@@ -1017,3 +1018,289 @@ class SumToSize(Op):
 
     def backward(ctx, grad):
         return grad.expand(ctx.input_shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# flip (for the reversed cumulative sum of cumsum's backward)
+# ----------------------------------------------------------------------------------------------
+class _Flip(Op):
+    """`input` reversed along `dims` (torch.flip), for `_reversed_cumsum`.
+
+    out = flip(a, dims);  d/da = flip(grad, dims)
+    """
+
+    node_name = "FlipBackward0"
+
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return np.flip(a, dims).copy()
+
+    def backward(ctx, grad):
+        return _Flip.apply(grad, ctx.dims)
+
+
+# ----------------------------------------------------------------------------------------------
+# nansum, nanmean, count_nonzero
+# ----------------------------------------------------------------------------------------------
+class Nansum(Op):
+    """Sum over `dim` (all elements by default) treating NaN as 0; integers give int64.
+
+    out = sum(a where not NaN, dim);  d/da = grad expanded back * (a is not NaN)
+    """
+
+    name = "nansum"
+    methods = ("nansum",)
+    reference = "torch.nansum"
+    samples = reduction(multi_dim=True)
+    dtypes = BOOL_AND_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
+
+    def forward(ctx, a, dim=None, keepdim=False, *, dtype=None):
+        axes = _normalize_dims(dim, a.ndim)
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        ctx.save_for_backward(a)
+        return np.nansum(a, axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype))
+
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return _expand_reduced(grad, a.shape, ctx.axes, ctx.keepdim) * a.isnan().logical_not()
+
+
+def _nanmean_dtype_check(input, dtype):
+    if dtype is not None and not _dtypes.to_dtype(dtype).is_floating_point:
+        raise RuntimeError("nanmean(): could not infer output dtype. Optional dtype must be "
+                           "either a floating point or complex dtype. Got: "
+                           f"{_type_name(_dtypes.to_dtype(dtype).numpy)}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {_type_name(input.dtype.numpy)}")
+
+
+@op_function("nanmean", methods=("nanmean",), reference="torch.nanmean",
+             samples=reduction(multi_dim=True), dtypes=FLOATING, node_names=("DivBackward0",),
+             tolerances=ILL_CONDITIONED_SPECIAL, error_samples=(ErrorSample(Sample((SampleTensor(np.arange(3), False),)),
+                                        RuntimeError, "nanmean(): expected input to have "),))
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over `dim` (all elements by default) of the elements that are not NaN (NaN if all
+    are); floating dtypes only.
+
+    As torch, nansum divided by the count of non-NaN elements (a DivBackward0 over a
+    NansumBackward0): d/da = grad expanded back / count where a is not NaN, else 0
+    """
+    _nanmean_dtype_check(input, dtype)
+    count = input.isnan().logical_not().sum(dim, keepdim) if dim is not None else \
+        input.isnan().logical_not().sum(None, keepdim)
+    return Nansum.apply(input, dim, keepdim, dtype=dtype) / count
+
+
+class CountNonzero(Op):
+    """How many elements are nonzero, over `dim` (an int or a tuple; all by default); int64.
+
+    Not differentiable.
+    """
+
+    name = "count_nonzero"
+    methods = ("count_nonzero",)
+    differentiable = False
+    reference = "torch.count_nonzero"
+    samples = reduction(multi_dim=True, keepdim=False)
+    dtypes = BOOL_AND_REAL
+
+    def forward(ctx, a, dim=None):
+        axes = _normalize_dims(dim, a.ndim)
+        return np.asarray(np.count_nonzero(a, axis=axes), dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# aminmax
+# ----------------------------------------------------------------------------------------------
+# torch.return_types.aminmax: the (min, max) named tuple
+AminmaxResult = namedtuple("aminmax", ("min", "max"), module="hypergrad.return_types")
+
+
+class Aminmax(Op):
+    """The smallest and the largest elements over `dim` (all elements by default).
+
+    min, max = aminmax(a, dim);  d/da = grad_min and grad_max each shared evenly by the
+    elements equal to their result (as amin and amax)
+    """
+
+    node_name = "AminmaxBackward0"
+
+    def forward(ctx, a, dim=None, keepdim=False):
+        if dim is None:
+            if a.size == 0:
+                raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension "
+                                   "as the operation has no identity.")
+            axes = tuple(range(a.ndim))
+        else:
+            axes = _normalize_dims(dim, a.ndim)
+            for axis in axes:
+                if a.shape[axis] == 0:
+                    raise IndexError(f"aminmax: Expected reduction dim {axis} to have non-zero "
+                                     "size.")
+        low = np.asarray(np.min(a, axis=axes, keepdims=keepdim))
+        high = np.asarray(np.max(a, axis=axes, keepdims=keepdim))
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        ctx.save_for_backward(a, low, high)
+        return low, high
+
+    def backward(ctx, grad_min, grad_max):
+        a, low, high = ctx.saved_tensors
+        axes, keepdim = ctx.axes, ctx.keepdim
+        grads = []
+        for grad, result in ((grad_min, low), (grad_max, high)):
+            mask = _unsqueeze_reduced(result, axes, keepdim) == a
+            grads.append(_scale_grad_by_count(_unsqueeze_reduced(grad, axes, keepdim), mask,
+                                              axes))
+        return grads[0] + grads[1]
+
+
+@op_function("aminmax", methods=("aminmax",), reference="torch.aminmax",
+             samples=reduction(), dtypes=BOOL_AND_REAL, node_names=("AminmaxBackward0",),
+             error_samples=(ErrorSample(Sample((SampleTensor(np.zeros(0), False),)),
+                                        RuntimeError, "cannot compute aminmax over an empty"),
+                            ErrorSample(Sample((SampleTensor(np.zeros((0, 2)), False),),
+                                               {"dim": 0}),
+                                        IndexError, "to have non-zero size")))
+def aminmax(input, *, dim=None, keepdim=False):
+    """The smallest and the largest elements over `dim` (all elements by default): a named
+    tuple `(min, max)`; ties share each gradient evenly, as amin and amax.
+
+    min, max = aminmax(a, dim);  d/da = grad_min / count where a == min, plus the same for max
+    """
+    return AminmaxResult(*Aminmax.apply(input, dim, keepdim))
+
+
+# ----------------------------------------------------------------------------------------------
+# var_mean, std_mean
+# ----------------------------------------------------------------------------------------------
+def _welford(rows):
+    """Mean and sum of squared deviations of each row, by Welford's update element by element
+    (torch's WelfordOps, in double). Its arithmetic differs from two passes only where a row
+    holds inf or NaN: an inf followed by any element gives a NaN mean."""
+    mean = np.zeros(rows.shape[:-1])
+    m2 = np.zeros(rows.shape[:-1])
+    for count in range(1, rows.shape[-1] + 1):
+        x = rows[..., count - 1]
+        delta = x - mean
+        mean = mean + delta / count
+        m2 = m2 + delta * (x - mean)
+    return mean, m2
+
+
+_WELFORD_LIMIT = 4096  # longer reductions take two passes (torch splits those across threads)
+
+
+def _var_mean_forward(ctx, a, dim, unbiased, keepdim, correction, name):
+    """The variance and the mean as torch's var_mean kernel computes them: Welford's
+    algorithm in double, one element after the other in memory order (`var` alone takes the
+    mean in a's own dtype when it reduces every element, see _centered_in_double).
+
+    Beyond _WELFORD_LIMIT elements per result two passes in double are used, the mean
+    corrected once by the mean of the deviations, so that equal values still have exactly
+    their value as mean and 0 as variance; rows with inf or NaN always run Welford's steps."""
+    if a.dtype.kind not in "fc":
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+    _var_forward(ctx, a, dim, unbiased, keepdim, correction, name)  # parse, check and warn
+    axes = ctx.axes
+    kept = [i for i in range(a.ndim) if i not in axes]
+    rows = np.transpose(a, kept + list(axes)).astype(np.float64).reshape(
+        [a.shape[i] for i in kept] + [_reduced_numel(a.shape, axes)])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is NaN
+        if rows.shape[-1] <= _WELFORD_LIMIT:
+            mean, m2 = _welford(rows)
+        else:
+            mean = np.asarray(np.mean(rows, axis=-1))
+            mean = np.asarray(mean + np.mean(rows - mean[..., None], axis=-1))
+            centered = rows - mean[..., None]
+            m2 = np.asarray(np.sum(centered * centered, axis=-1))
+            finite = np.isfinite(rows).all(axis=-1)
+            if not finite.all():
+                mean[~finite], m2[~finite] = _welford(rows[~finite])
+        var = m2 / builtins.max(ctx.dof, 0)
+        if rows.shape[-1] == 0:  # torch fills both with NaN
+            mean = np.full_like(mean, np.nan)
+            var = np.full_like(var, np.nan)
+    shape = [1 if i in axes else s for i, s in enumerate(a.shape)] if keepdim else \
+        [a.shape[i] for i in kept]
+    return np.reshape(var, shape), np.reshape(mean, shape)
+
+
+def _mean_backward(grad, a, axes, keepdim):
+    """torch's mean_backward: grad expanded back over the reduced dims / their count."""
+    return _expand_reduced(grad, a.shape, axes, keepdim) / _reduced_numel(a.shape, axes)
+
+
+class VarMean(Op):
+    """The variance (with `correction`) and the mean over `dim`, in one pass.
+
+    var, mean = var_mean(a, dim);  d/da = var's gradient for grad_var + mean's for grad_mean
+    """
+
+    node_name = "VarMeanBackward0"
+
+    def forward(ctx, a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        var, mean = _var_mean_forward(ctx, a, dim, unbiased, keepdim, correction, "var_mean")
+        with np.errstate(over="ignore"):
+            var = np.asarray(var, dtype=a.dtype)
+        ctx.save_for_backward(a)
+        return var, np.asarray(mean, dtype=a.dtype)
+
+    def backward(ctx, grad_var, grad_mean):
+        (a,) = ctx.saved_tensors
+        return (_var_backward(grad_var, a, ctx.axes, ctx.keepdim, ctx.dof, ctx.all_dims)
+                + _mean_backward(grad_mean, a, ctx.axes, ctx.keepdim))
+
+
+class StdMean(Op):
+    """The standard deviation (with `correction`) and the mean over `dim`, in one pass.
+
+    std, mean = std_mean(a, dim);  d/da = std's gradient for grad_std + mean's for grad_mean
+    """
+
+    node_name = "StdMeanBackward0"
+
+    def forward(ctx, a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        var, mean = _var_mean_forward(ctx, a, dim, unbiased, keepdim, correction, "std_mean")
+        std = np.asarray(np.sqrt(var), dtype=a.dtype)
+        ctx.save_for_backward(a, std)
+        return std, np.asarray(mean, dtype=a.dtype)
+
+    def backward(ctx, grad_std, grad_mean):
+        a, std = ctx.saved_tensors
+        grad_var = hypergrad.where(std == 0, 0.0, grad_std / (std * 2))
+        return (_var_backward(grad_var, a, ctx.axes, ctx.keepdim, ctx.dof, ctx.all_dims)
+                + _mean_backward(grad_mean, a, ctx.axes, ctx.keepdim))
+
+
+@op_function("var_mean", reference="torch.var_mean", samples=_var_samples, dtypes=FLOATING,
+             node_names=("VarMeanBackward0",), tolerances=ILL_CONDITIONED_SPECIAL,
+             error_samples=(ErrorSample(Sample((SampleTensor(np.arange(3), False),)),
+                                        RuntimeError, "var_mean only support floating point"),))
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The variance over `dim` (all elements by default) with `correction` (Bessel's, 1, by
+    default; or `unbiased`), and the mean: a tuple `(var, mean)`.
+
+    var, mean = var_mean(a, dim);  d/da = grad_var * 2 (a - mean) / (N - correction)
+                                          + grad_mean / N
+    """
+    return VarMean.apply(input, dim, unbiased, keepdim, correction=correction)
+
+
+@op_function("std_mean", reference="torch.std_mean", samples=_std_samples, dtypes=FLOATING,
+             node_names=("StdMeanBackward0",), tolerances=ILL_CONDITIONED_SPECIAL,
+             error_samples=(ErrorSample(Sample((SampleTensor(np.arange(3), False),)),
+                                        RuntimeError, "std_mean only support floating point"),))
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The standard deviation over `dim` (all elements by default) with `correction`, and the
+    mean: a tuple `(std, mean)`.
+
+    std, mean = std_mean(a, dim);  d/da = grad_std * (a - mean) / ((N - correction) std)
+                                          + grad_mean / N   (std's part 0 where std == 0)
+    """
+    return StdMean.apply(input, dim, unbiased, keepdim, correction=correction)

@@ -161,10 +161,11 @@ class OpNode(Node):
 
     # --- running backward ---------------------------------------------------------------------
     def apply(self, grad_outputs):
-        for grad in grad_outputs:
-            if grad is None:
-                self._materialize(grad_outputs)
-                break
+        if self.op.materialize_grads:
+            for grad in grad_outputs:
+                if grad is None:
+                    self._materialize(grad_outputs)
+                    break
         result = self.op.backward(self, *grad_outputs)
         if type(result) is not tuple:
             result = tuple(result) if type(result) is list else (result,)
@@ -572,6 +573,8 @@ class Op:
                       input; the machinery keeps those at these positions
       node_name       the Node's name if not `<ClassName>Backward0` (torch's name wins)
       override        True to replace an op of the same name from another plugin
+      materialize_grads  False to receive None in backward for the outputs that got no
+                      gradient (torch's undefined gradients), instead of zeros
     Conformance metadata: `reference`, `samples`, `dtypes`, `tolerances`, `divergences`,
     `error_samples`, `supports_gradgrad` (see hypergrad.conformance.domains).
     """
@@ -587,6 +590,7 @@ class Op:
     differentiable_inputs = None
     node_name = None
     override = False
+    materialize_grads = True
 
     reference = None
     samples = None
