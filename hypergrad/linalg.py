@@ -4,8 +4,6 @@ The functions here are op plugins (hypergrad/ops/linalg.py and third-party plugi
 bound into this module when their plugin registers, under names such as "linalg.vector_norm".
 """
 
-__all__ = ["LinAlgError"]
-
 
 class LinAlgError(RuntimeError):
     """A linear-algebra routine failed on its input (`torch.linalg.LinAlgError`).

@@ -1059,8 +1059,7 @@ _EINSUM_ERRORS = [
 
 @op_function("einsum", reference="torch.einsum", samples=_einsum_samples,
              dtypes=ALL_REAL,
-             node_names=("ViewBackward0", "PermuteBackward0", "SumBackward1", "MulBackward0",
-                         "DiagonalBackward0", "UnsqueezeBackward0", "AliasBackward0"),
+             node_names=("ViewBackward0", "PermuteBackward0", "SumBackward1", "MulBackward0"),
              error_samples=_EINSUM_ERRORS)
 def einsum(*args):
     """Sums of products of the operands' elements along dims named by an equation.
@@ -1074,84 +1073,104 @@ def einsum(*args):
     equation, operands = _einsum_arguments(args)
     if not operands:
         raise RuntimeError("einsum(): must provide at least one operand")
-    for i, operand in enumerate(operands):
+    for operand in operands:
         if not isinstance(operand, Tensor):
             raise TypeError(f"einsum(): argument 'operands' must be tuple of Tensors, not "
                             f"{type(operand).__name__}")
-    arrow = equation.find("->")
-    lhs = equation if arrow < 0 else equation[:arrow]
-    # 1. Parse the labels of each operand.
-    terms, offset = [], 0
-    for text in lhs.split(","):
-        terms.append(_parse_subscripts(text, offset, f"operand {len(terms)}"))
-        offset += len(text) + 1
-    if len(terms) > len(operands):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
-                           "equation")
-    if len(terms) < len(operands):
-        raise RuntimeError("einsum(): more operands were provided than specified in the "
-                           "equation")
-    counts = {}
-    ell_ndim = 0
-    for i, (labels, operand) in enumerate(zip(terms, operands)):
-        named = [s for s in labels if s != _ELLIPSIS]
-        for s in named:
-            counts[s] = counts.get(s, 0) + 1
-        has_ellipsis = len(named) != len(labels)
-        if has_ellipsis:
-            ell_ndim = max(ell_ndim, operand.dim() - len(named))
-        if (len(named) > operand.dim()) if has_ellipsis else (len(named) != operand.dim()):
-            raise RuntimeError(
-                f"einsum(): the number of subscripts in the equation ({len(named)}) "
-                + ("is more than the number of dimensions (" if has_ellipsis else
-                   "does not match the number of dimensions (")
-                + f"{operand.dim()}) for operand {i}"
-                + ("" if has_ellipsis else " and no ellipsis was given"))
-    # 2. Give every label a position: output labels first, then the ones summed over.
-    position = {}
-    next_position = 0
-    ell_start = 0
-    ell_in_output = False
-    if arrow < 0:    # implicit output: the ellipsis dims, then the labels seen once
-        ell_in_output = True
-        next_position = ell_ndim
+    layout = _EinsumLayout(equation, operands)
+    aligned, dim_counts = _einsum_align(layout, operands)
+    result = _einsum_contract(aligned, dim_counts, layout)
+    if layout.total > layout.out_ndim:   # drop the summed dims (size 1 by now), or sum them
+        if len(operands) > 1:
+            return result.view(tuple(result.shape[:layout.out_ndim]))
+        return result.sum(list(range(layout.out_ndim, layout.total)))
+    return result
+
+
+class _EinsumLayout:
+    """The labels of each operand and the position of every label in the aligned layout:
+    the output's dims first (the ellipsis where the output has it), then those summed over.
+
+    terms     each operand's labels ("..." for its ellipsis)
+    position  label -> dim of the aligned operands
+    ell_ndim  the dims the ellipsis covers (the most any operand gives it); ell_start, where
+    out_ndim  the number of output dims; total, of aligned dims
+    """
+
+    def __init__(self, equation, operands):
+        arrow = equation.find("->")
+        lhs = equation if arrow < 0 else equation[:arrow]
+        self.terms, offset = [], 0
+        for text in lhs.split(","):
+            self.terms.append(_parse_subscripts(text, offset, f"operand {len(self.terms)}"))
+            offset += len(text) + 1
+        if len(self.terms) != len(operands):
+            raise RuntimeError(f"einsum(): {'fewer' if len(self.terms) > len(operands) else 'more'}"
+                               f" operands were provided than specified in the equation")
+        counts = self._count_labels(operands)
+        self.position = {}
+        self.ell_start, ell_in_output = 0, arrow < 0
+        next_position = 0
+        if arrow < 0:    # implicit output: the ellipsis dims, then the labels seen once
+            next_position = self.ell_ndim
+            for s in sorted(counts, key=_label_order):
+                if counts[s] == 1:
+                    self.position[s], next_position = next_position, next_position + 1
+        else:
+            for s in _parse_subscripts(equation[arrow + 2:], arrow + 2, "output"):
+                if s == _ELLIPSIS:
+                    self.ell_start, ell_in_output = next_position, True
+                    next_position += self.ell_ndim
+                    continue
+                if s not in counts or s in self.position:
+                    raise RuntimeError(f"einsum(): output subscript {s} " + (
+                        "appears more than once in the output" if s in self.position else
+                        "does not appear in the equation for any input operand"))
+                self.position[s], next_position = next_position, next_position + 1
+        self.out_ndim = next_position
+        if not ell_in_output:
+            self.ell_start, next_position = next_position, next_position + self.ell_ndim
         for s in sorted(counts, key=_label_order):
-            if counts[s] == 1:
-                position[s] = next_position
-                next_position += 1
-    else:
-        for s in _parse_subscripts(equation[arrow + 2:], arrow + 2, "output"):
-            if s == _ELLIPSIS:
-                ell_start, ell_in_output = next_position, True
-                next_position += ell_ndim
-                continue
-            if s not in counts or s in position:
-                raise RuntimeError(f"einsum(): output subscript {s} " + (
-                    "appears more than once in the output" if s in position else
-                    "does not appear in the equation for any input operand"))
-            position[s] = next_position
-            next_position += 1
-    out_ndim = next_position
-    if not ell_in_output:
-        ell_start = next_position
-        next_position += ell_ndim
-    for s in sorted(counts, key=_label_order):
-        if s not in position:
-            position[s] = next_position
-            next_position += 1
-    total = next_position
-    # 3. Align every operand to those positions: diagonals, unsqueezes, one permute.
-    sizes, ell_sizes = {}, [1] * ell_ndim
-    dim_counts = [0] * total
+            if s not in self.position:
+                self.position[s], next_position = next_position, next_position + 1
+        self.total = next_position
+
+    def _count_labels(self, operands):
+        """How many operands name each label; sets ell_ndim. Checks the number of labels."""
+        counts = {}
+        self.ell_ndim = 0
+        for i, (labels, operand) in enumerate(zip(self.terms, operands)):
+            named = [s for s in labels if s != _ELLIPSIS]
+            for s in named:
+                counts[s] = counts.get(s, 0) + 1
+            has_ellipsis = len(named) != len(labels)
+            if has_ellipsis:
+                self.ell_ndim = max(self.ell_ndim, operand.dim() - len(named))
+            if (len(named) > operand.dim()) if has_ellipsis else (len(named) != operand.dim()):
+                raise RuntimeError(
+                    f"einsum(): the number of subscripts in the equation ({len(named)}) "
+                    + ("is more than the number of dimensions (" if has_ellipsis else
+                       "does not match the number of dimensions (")
+                    + f"{operand.dim()}) for operand {i}"
+                    + ("" if has_ellipsis else " and no ellipsis was given"))
+        return counts
+
+
+def _einsum_align(layout, operands):
+    """Each operand brought to the aligned layout: a diagonal for a repeated label, size-1
+    dims for missing labels, one permute. Also, per aligned dim, how many operands have it
+    with a size other than 1 (the contraction sums a dim once only one operand has it)."""
+    sizes, ell_sizes = {}, [1] * layout.ell_ndim
+    dim_counts = [0] * layout.total
     aligned = []
-    for i, (labels, operand) in enumerate(zip(terms, operands)):
+    for i, (labels, operand) in enumerate(zip(layout.terms, operands)):
         op = operand
-        permutation = [-1] * total
+        permutation = [-1] * layout.total
         dim = 0
         for s in labels:
             if s == _ELLIPSIS:
                 covered = operand.dim() - (len(labels) - 1)
-                for j in range(ell_ndim - covered, ell_ndim):
+                for j in range(layout.ell_ndim - covered, layout.ell_ndim):
                     if op.shape[dim] != 1:
                         if ell_sizes[j] not in (1, op.shape[dim]):
                             raise RuntimeError(
@@ -1160,38 +1179,44 @@ def einsum(*args):
                                 f"previously seen ellipsis with size {ell_sizes[j]} for the "
                                 f"respective dimension")
                         ell_sizes[j] = op.shape[dim]
-                        dim_counts[ell_start + j] += 1
-                    permutation[ell_start + j] = dim
+                        dim_counts[layout.ell_start + j] += 1
+                    permutation[layout.ell_start + j] = dim
                     dim += 1
-            elif permutation[position[s]] == -1:
+            elif permutation[layout.position[s]] == -1:
                 if op.shape[dim] != 1:
                     if sizes.get(s, 1) not in (1, op.shape[dim]):
                         raise RuntimeError(
                             f"einsum(): subscript {s} has size {op.shape[dim]} for operand {i} "
                             f"which does not broadcast with previously seen size {sizes[s]}")
                     sizes[s] = op.shape[dim]
-                    dim_counts[position[s]] += 1
-                permutation[position[s]] = dim
+                    dim_counts[layout.position[s]] += 1
+                permutation[layout.position[s]] = dim
                 dim += 1
             else:            # a repeated label: take the diagonal
-                previous = permutation[position[s]]
+                previous = permutation[layout.position[s]]
                 if op.shape[dim] != op.shape[previous]:
                     raise RuntimeError(
                         f"einsum(): subscript {s} is repeated for operand {i} but the sizes "
                         f"don't match, {op.shape[dim]} != {op.shape[previous]}")
                 op = op.diagonal(0, previous, dim).movedim(-1, previous)
-        for k in range(total):
+        for k in range(layout.total):
             if permutation[k] == -1:
                 op = op.unsqueeze(dim)
                 permutation[k] = dim
                 dim += 1
         aligned.append(op.permute(permutation))
-    # 4. Contract left to right: sum what only one side has, multiply the pair.
+    return aligned, dim_counts
+
+
+def _einsum_contract(aligned, dim_counts, layout):
+    """Combine the aligned operands left to right: sum a dim at once when only one of the
+    pair (and no later operand) has it, then multiply the pair, summing the dims no later
+    operand has (_sumproduct_pair)."""
+    aligned = list(aligned)
     while len(aligned) > 1:
-        a, b = aligned[0], aligned[1]
-        del aligned[:2]
+        a, b = aligned.pop(0), aligned.pop(0)
         sum_dims, a_only, b_only = [], [], []
-        for d in range(out_ndim, total):
+        for d in range(layout.out_ndim, layout.total):
             if a.shape[d] != 1 and b.shape[d] != 1:
                 dim_counts[d] -= 1
                 if dim_counts[d] == 1:
@@ -1209,13 +1234,7 @@ def einsum(*args):
         if b_only:
             b = b.sum(b_only, keepdim=True)
         aligned.insert(0, _sumproduct_pair(a, b, sum_dims))
-    # 5. Drop the summed dims (size 1 by now) or, for one operand, sum them.
-    result = aligned[0]
-    if total > out_ndim:
-        if len(operands) > 1:
-            return result.view(tuple(result.shape[:out_ndim]))
-        return result.sum(list(range(out_ndim, total)))
-    return result
+    return aligned[0]
 
 
 def _sumproduct_pair(left, right, sum_dims):
@@ -1939,9 +1958,6 @@ class LinalgCholeskyEx(Op):
     reference = "torch.linalg.cholesky"
     samples = _cholesky_samples
     dtypes = FLOATING
-    divergences = {"special": "MKL's Cholesky (torch) fails on some matrices with inf where the "
-                              "textbook algorithm, which HyperGrad follows, has positive "
-                              "pivots; see Note [Non-finite inputs]"}
     error_samples = _matrix_errors("linalg.cholesky") + (
         error_sample(np.array([[1.0, 2.0], [2.0, 1.0]]),
                      match=r"linalg.cholesky: The factorization could not be completed because "
@@ -2544,8 +2560,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         if ord not in ("fro", "nuc"):
             raise RuntimeError(f"{fn}: Order {ord} not supported.")
     elif abs(ord) not in (1, 2, math.inf):
-        raise RuntimeError(f"{fn}: Order {ord:g} not supported." if isinstance(ord, float) and
-                           ord == int(ord) else f"{fn}: Order {ord} not supported.")
+        raise RuntimeError(f"{fn}: Order {float(ord):g} not supported.")
     _check_matrices(A.detach().numpy(), fn, square=False,
                     half=None if ord in ("nuc", 2, -2) else "allowed")
     dims = _wrap_dims(dim, A.dim(), fn)
