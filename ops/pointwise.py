@@ -1146,26 +1146,59 @@ class Fmin(Op):
         return grad.masked_fill(~a_wins, 0.0), grad.masked_fill(a_wins, 0.0)
 
 
+def _torch_simd_bytes():
+    """The bytes in one SIMD vector of torch's CPU kernels on this machine: 64 with AVX-512,
+    else 32 (AVX2), judged from numpy's detection of the CPU's features."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    avx512 = all(features.get(name) for name in ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ"))
+    return 64 if avx512 else 32
+
+
+_SIMD_BYTES = _torch_simd_bytes()
+
+
+def _vectorized_positions(a, grad):
+    """The elements torch's `cpu_kernel_vec` passes to its vector function: on contiguous
+    operands (or one number broadcast, stride 0), the leading whole blocks of two vectors;
+    the rest (and everything, otherwise) goes to its scalar function. None if none."""
+    broadcast_number = all(step == 0 for step in grad.stride())
+    if not (a.is_contiguous() and (grad.is_contiguous() or broadcast_number)
+            and a.shape == grad.shape):
+        return None
+    block = 2 * _SIMD_BYTES // a.element_size()
+    count = a.numel() // block * block
+    return hypergrad.arange(a.numel()).reshape(a.shape) < count if count else None
+
+
 def _logit_backward(grad, a, eps):
     """torch's logit backward: grad / (a (1 - a)) inside [eps, 1 - eps] ([0, 1] without eps);
     outside, 0 with eps and NaN without.
 
     torch runs a kernel when no graph is being built and a differentiable composite when one
-    is (create_graph). They differ at NaN inputs with eps (the kernel gives NaN, the
-    composite 0), for eps < 0 (which the kernel reads as no eps) and at exactly 0 and 1,
-    where the kernel gives grad * inf (so +inf at -0.0 for a positive grad, where the
-    composite's grad / (-0.0) is -inf); both are spelled out. (torch's vectorized kernel,
-    used on runs of 32+ contiguous elements, divides at 0 too.)
+    is (create_graph), and the kernel has a scalar and a vector function. They differ at NaN
+    inputs with eps (NaN from the scalar kernel, 0 from the others), for eps < 0 (the kernel
+    reads it as no eps) and at exactly 0 and 1, where the scalar kernel gives grad * inf (+inf
+    at -0.0 for a positive grad; grad / (-0.0) is -inf). All three are spelled out.
     """
     derivative = grad / (a * (1 - a))
     if hypergrad.is_grad_enabled():  # the composite takes any eps as given, even below 0
         if eps is None:
             return hypergrad.where((a >= 0) & (a <= 1), derivative, math.nan)
         return hypergrad.where((a >= eps) & (a <= 1.0 - eps), derivative, 0.0)
-    at_edge = hypergrad.where((a == 0) | (a == 1), grad * math.inf, derivative)
     if eps is None or eps < 0:  # the kernel reads eps < 0 as no eps
-        return hypergrad.where((a < 0) | (a > 1), math.nan, at_edge)
-    return hypergrad.where((a < eps) | (a > 1.0 - eps), 0.0, at_edge)
+        low, high, outside = 0.0, 1.0, math.nan
+    else:
+        low, high, outside = eps, 1.0 - eps, 0.0
+    at_edge = hypergrad.where((a == 0) | (a == 1), grad * math.inf, derivative)
+    scalar = hypergrad.where((a < low) | (a > high), outside, at_edge)
+    positions = _vectorized_positions(a, grad)
+    if positions is None:
+        return scalar
+    vector = hypergrad.where((a >= low) & (a <= high), derivative, outside)
+    return hypergrad.where(positions, vector, scalar)
 
 
 class Logit(Op):

@@ -325,6 +325,21 @@ def test_logit_gradient_with_and_without_a_graph_as_torch(eps):
         assert_same(ours, theirs)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_logit_gradient_follows_torchs_scalar_and_vector_kernels(dtype):
+    """torch's kernel runs whole blocks of two SIMD vectors through its vector function and
+    the rest through its scalar one; they disagree at -0.0 (and at NaN with eps)."""
+    for n in (8, 16, 31, 32, 33, 48, 65):
+        values = np.tile(np.array([-0.0, np.nan, 0.0, 1.0, 0.3], dtype), n)[:n]
+        for eps in (None, 0.1):
+            results = []
+            for lib in (hg, torch):
+                x = lib.tensor(values, requires_grad=True)
+                with np.errstate(all="ignore"):
+                    results.append(lib.autograd.grad(lib.logit(x, eps).sum(), x)[0])
+            assert_same(*results)
+
+
 def test_degrees_and_logit_of_integers():
     ints = np.array([0, 90, 180])
     assert_same(hg.deg2rad(hg.tensor(ints)), torch.deg2rad(torch.tensor(ints)))
