@@ -38,6 +38,10 @@ OPEN_FINDINGS = {
     ("addmm", "inplace"): "addmm_ returns a result sharing memory with an input where torch's "
                           "in-place variant does not (aliasing of the in-place path)",
     ("addmv", "inplace"): "as addmm: the in-place result aliases an input",
+    ("nn.functional.nll_loss", "special"): "differs at special values in the final run; not "
+                                           "yet analysed",
+    ("prod", "gradgrad"): "second-order gradient differs on an example drawn in the final run "
+                          "(zeros/overflow); not yet analysed",
     ("tensordot", "special"): "float32 gradient at special values (sums of +-1e30) differs; "
                               "likely the ill-conditioned-sum tolerance is missing here",
 }
