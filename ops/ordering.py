@@ -1210,8 +1210,12 @@ class Cumprod(Op):
             out_dtype = hypergrad.dtypes.to_dtype(dtype).numpy
         else:
             out_dtype = np.dtype(np.int64) if a.dtype.kind in "biu" else a.dtype
-        out = a.astype(out_dtype) if a.ndim == 0 else np.cumprod(a, axis=axis, dtype=out_dtype)
-        out = np.asarray(out)
+        # torch multiplies in its CPU accumulate type (double for float32, float for float16)
+        # and rounds each running product to the result's dtype
+        wide = {"float16": np.float32, "float32": np.float64}.get(out_dtype.name, out_dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = a.astype(wide) if a.ndim == 0 else np.cumprod(a, axis=axis, dtype=wide)
+            out = np.asarray(out, dtype=out_dtype)
         ctx.axis = axis
         ctx.has_zeros = bool((a == 0).any())
         ctx.save_for_backward(a, out)

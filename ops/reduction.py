@@ -1079,7 +1079,8 @@ def _nanmean_dtype_check(input, dtype):
 
 @op_function("nanmean", methods=("nanmean",), reference="torch.nanmean",
              samples=reduction(multi_dim=True), dtypes=FLOATING, node_names=("DivBackward0",),
-             tolerances=ILL_CONDITIONED_SPECIAL, error_samples=(ErrorSample(Sample((SampleTensor(np.arange(3), False),)),
+             tolerances=ILL_CONDITIONED_SPECIAL,
+             error_samples=(ErrorSample(Sample((SampleTensor(np.arange(3), False),)),
                                         RuntimeError, "nanmean(): expected input to have "),))
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean over `dim` (all elements by default) of the elements that are not NaN (NaN if all
@@ -1089,8 +1090,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     NansumBackward0): d/da = grad expanded back / count where a is not NaN, else 0
     """
     _nanmean_dtype_check(input, dtype)
-    count = input.isnan().logical_not().sum(dim, keepdim) if dim is not None else \
-        input.isnan().logical_not().sum(None, keepdim)
+    count = input.isnan().logical_not().sum(dim, keepdim)  # int64, no gradient
     return Nansum.apply(input, dim, keepdim, dtype=dtype) / count
 
 

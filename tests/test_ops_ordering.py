@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import hypergrad as hg
-from hypergrad.ops.ordering import _Stl, _nan_above_greater, _plain_less, _quick_select
+from hypergrad.ops.ordering import _nan_above_greater, _plain_less, _quick_select, _Stl
 
 SETTINGS = settings(max_examples=25, deadline=None)
 SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
@@ -372,6 +372,9 @@ def test_cumprod_dtypes_and_in_place():
     ours, theirs = hg.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0])
     assert ours.cumprod_(0) is ours
     assert_same(ours, theirs.cumprod_(0))
+    # torch multiplies float32 in double: 1e30 * 1e30 is stored as inf, yet times 0 gives 0
+    huge = np.array([1e30, 1e30, 0.0], np.float32)
+    assert_same(hg.cumprod(hg.tensor(huge), 0), torch.cumprod(torch.tensor(huge), 0))
 
 
 @SETTINGS
