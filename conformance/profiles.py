@@ -9,7 +9,8 @@
 
 `register_profiles()` registers the three (it is what `tests/conftest.py` and the opt-in pytest
 plugin call); `select_profile()` loads `ci` when the environment variable CI is set, or the
-profile HYPOTHESIS_PROFILE names, and otherwise `fast`.
+profile HYPOTHESIS_PROFILE names, and otherwise `fast` (HyperGrad's own test suite passes
+`default="ci"`: see tests/conftest.py).
 
 The number of examples the conformance suite runs *per check* is the profile's `max_examples`,
 unless HYPERGRAD_CONFORMANCE_EXAMPLES (or `--examples` on the command line) says otherwise.
@@ -61,12 +62,13 @@ def _is_registered(name):
     return True
 
 
-def select_profile():
-    """Load and return the profile's name: HYPOTHESIS_PROFILE, else `ci` under CI, else `fast`."""
+def select_profile(default="fast"):
+    """Load and return the profile's name: HYPOTHESIS_PROFILE, else `ci` under CI, else
+    `default`."""
     from hypothesis import settings
 
     name = os.environ.get("HYPOTHESIS_PROFILE") or (
-        "ci" if os.environ.get("CI", "").lower() not in ("", "0", "false", "no") else "fast")
+        "ci" if os.environ.get("CI", "").lower() not in ("", "0", "false", "no") else default)
     settings.load_profile(name)
     return name
 

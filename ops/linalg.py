@@ -97,7 +97,7 @@ import numpy as np
 
 import hypergrad
 from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING, ErrorSample,
-                                           Sample, SampleTensor, error_sample)
+                                           Sample, SampleTensor, error_sample, on_some_inputs)
 from hypergrad.linalg import LinAlgError
 from hypergrad.plugins import Op, op_function
 from hypergrad.tensor import Tensor
@@ -112,6 +112,14 @@ _C_TYPE_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half",
 _TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+# Products sum terms, and the `special` check mixes in +-1e30 (1e200 in float64): a sum such
+# as 1e30 * 1 + 1 - 1e30 has no well-defined float answer, and BLAS builds (and numpy's
+# pairwise summation) add in different orders. As in ops/reduction.py (Note [Sums of huge
+# values are ill-conditioned]), those checks allow the rounding bound at those magnitudes;
+# NaN and infinity positions are still compared exactly.
+ILL_CONDITIONED_SPECIAL = {"special": {"float32": (1.3e-6, 1e25), "float64": (1e-7, 1e188)}}
 
 
 def _reject_bool(a, kernel):
@@ -151,6 +159,7 @@ class Dot(Op):
     reference = "torch.dot"
     samples = _product_samples("dot")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
 
     def forward(ctx, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -183,6 +192,7 @@ class Mv(Op):
     reference = "torch.mv"
     samples = _product_samples("mv")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
 
     def forward(ctx, a, v):
         if a.ndim != 2 or v.ndim != 1:
@@ -215,6 +225,7 @@ class Mm(Op):
     reference = "torch.mm"
     samples = _product_samples("mm")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
 
     def forward(ctx, a, b):
         if a.ndim != 2:
@@ -248,6 +259,7 @@ class Bmm(Op):
     reference = "torch.bmm"
     samples = _product_samples("bmm")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
 
     def forward(ctx, a, b):
         if a.ndim != 3:
@@ -410,6 +422,7 @@ def _error_sample(shape_a, shape_b, dtype_b, message):
 
 @op_function("matmul", methods=("matmul", "__matmul__", "__rmatmul__"),
              reference="torch.matmul", samples=_matmul_samples, dtypes=ALL_REAL,
+             tolerances=ILL_CONDITIONED_SPECIAL,
              node_names=("DotBackward0", "MvBackward0", "MmBackward0", "SqueezeBackward4",
                          "UnsafeViewBackward0", "CloneBackward0", "TransposeBackward0"),
              error_samples=(
@@ -480,6 +493,7 @@ class Vdot(Op):
     reference = "torch.vdot"
     samples = _product_samples("dot")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
 
     def forward(ctx, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -536,11 +550,12 @@ def _fused(input, product, beta, alpha, blas=True):
         beta, alpha = int(beta), int(alpha)
     else:
         beta, alpha = input.dtype.type(beta), input.dtype.type(alpha)
-    scaled_input = np.zeros_like(input) if beta == 0 else input if beta == 1 else beta * input
-    if alpha == 0 and blas:
-        return np.asarray(scaled_input).astype(input.dtype, copy=False)
-    product = product if alpha == 1 else alpha * product
-    return np.asarray(scaled_input + product).astype(input.dtype, copy=False)
+    out = np.zeros(np.shape(input), input.dtype)     # a new tensor, never a view of input
+    if beta != 0:
+        out += input if beta == 1 else beta * input
+    if alpha != 0 or not blas:
+        out += product if alpha == 1 else alpha * product
+    return out
 
 
 def _fused_samples(kind):
@@ -581,6 +596,7 @@ class Addmm(Op):
     reference = "torch.addmm"
     samples = _fused_samples("mm")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
     error_samples = (
         error_sample(np.ones((2, 3)), np.ones(2), np.ones((2, 3)),
                      match="mat1 must be a matrix, got 1-D tensor"),
@@ -631,6 +647,7 @@ class Addmv(Op):
     reference = "torch.addmv"
     samples = _fused_samples("mv")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
     error_samples = (
         error_sample(np.ones(3), np.ones((3, 2)), np.ones(3),
                      match=r"size mismatch, got input \(3\), mat \(3x2\), vec \(3\)"),
@@ -674,6 +691,7 @@ class Baddbmm(Op):
     reference = "torch.baddbmm"
     samples = _fused_samples("bmm")
     dtypes = ALL_REAL
+    tolerances = ILL_CONDITIONED_SPECIAL
     error_samples = (
         error_sample(np.ones((4, 2, 3)), np.ones((4, 2, 2)), np.ones((3, 2, 3)),
                      match=r"Expected size for first two dimensions of batch2 tensor to be: "
@@ -727,7 +745,8 @@ def _pair_samples(g):
 
 
 @op_function("inner", methods=("inner",), reference="torch.inner", samples=_pair_samples,
-             dtypes=ALL_REAL, node_names=("ViewBackward0", "MulBackward0"),
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
+             node_names=("ViewBackward0", "MulBackward0"),
              error_samples=[error_sample(np.ones((2, 3)), np.ones((4, 2)),
                                          match="inner() the last dimension must match")])
 def inner(input, other):
@@ -883,7 +902,7 @@ def _positions_after_inserts(positions):
 
 
 @op_function("tensordot", reference="torch.tensordot", samples=_tensordot_samples,
-             dtypes=ALL_REAL, node_names=("ViewBackward0",),
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL, node_names=("ViewBackward0",),
              error_samples=[
                  error_sample(np.ones((2, 3)), np.ones((4, 2)), 1,
                               match="contracted dimensions need to match, but first has size 3 "
@@ -1058,7 +1077,7 @@ _EINSUM_ERRORS = [
 
 
 @op_function("einsum", reference="torch.einsum", samples=_einsum_samples,
-             dtypes=ALL_REAL,
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
              node_names=("ViewBackward0", "PermuteBackward0", "SumBackward1", "MulBackward0"),
              error_samples=_EINSUM_ERRORS)
 def einsum(*args):
@@ -1324,7 +1343,8 @@ def _chain_product(matrices, split, i, j):
 
 
 @op_function("linalg.multi_dot", reference="torch.linalg.multi_dot",
-             samples=_multi_dot_samples, dtypes=ALL_REAL, node_names=("ViewBackward0",),
+             samples=_multi_dot_samples, dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
+             node_names=("ViewBackward0",),
              error_samples=[
                  ErrorSample(Sample(([SampleTensor(np.ones((2, 3))),
                                       SampleTensor(np.ones((2, 3)))],)), RuntimeError,
@@ -1397,7 +1417,8 @@ def _vecdot_samples(g):
 
 
 @op_function("linalg.vecdot", reference="torch.linalg.vecdot", samples=_vecdot_samples,
-             dtypes=FLOATING, node_names=("SumBackward1", "VdotBackward0"),
+             dtypes=FLOATING, tolerances=ILL_CONDITIONED_SPECIAL,
+             node_names=("SumBackward1", "VdotBackward0"),
              error_samples=[error_sample(np.ones(3, dtype=np.int64), np.ones(3, dtype=np.int64),
                                          match="linalg.vecdot: Expected a floating point")])
 def vecdot(x, y, *, dim=-1):
@@ -1469,7 +1490,9 @@ def _first_zero_pivot(matrix):
 
 def _first_failing_minor(matrix):
     """LAPACK potrf's `info` for one matrix: the order of the first leading minor whose
-    Cholesky pivot is not positive (NaN included), reading the lower triangle; 0 if none."""
+    Cholesky pivot is not positive (NaN included), reading the lower triangle; 0 if none.
+    MKL's single-precision potrf (torch's) also fails right after an infinite pivot."""
+    float32 = matrix.dtype == np.float32
     a = np.array(matrix, dtype=np.float64)
     n = a.shape[0]
     lower = np.zeros_like(a)
@@ -1478,6 +1501,8 @@ def _first_failing_minor(matrix):
             pivot = a[j, j] - np.dot(lower[j, :j], lower[j, :j])
             if not pivot > 0:
                 return j + 1
+            if float32 and np.isinf(pivot) and j + 1 < n:
+                return j + 2
             lower[j, j] = np.sqrt(pivot)
             lower[j + 1:, j] = (a[j + 1:, j] - lower[j + 1:, :j] @ lower[j, :j]) / lower[j, j]
     return 0
@@ -1653,9 +1678,9 @@ class LinalgInvEx(Op):
     reference = "torch.linalg.inv"
     samples = _square_samples
     dtypes = FLOATING
-    divergences = {"special": "torch's MKL and numpy's OpenBLAS differ on matrices with inf "
-                              "(MKL's inverse is sometimes all NaN where OpenBLAS's is finite); "
-                              "see Note [Non-finite inputs]"}
+    divergences = {"special": on_some_inputs(
+        "torch's MKL and numpy's OpenBLAS differ on matrices with inf (MKL's inverse is "
+        "sometimes all NaN where OpenBLAS's is finite); see Note [Non-finite inputs]")}
     error_samples = _matrix_errors("linalg.inv") + (
         error_sample(_SINGULAR, match="linalg.inv: The diagonal element 3 is zero, the "
                      "inversion could not be completed because the input matrix is singular."),)
@@ -1748,9 +1773,9 @@ class LinalgDet(Op):
     reference = "torch.linalg.det"
     samples = _square_samples
     dtypes = FLOATING
-    divergences = {"special": "torch's MKL and numpy's OpenBLAS differ on matrices with inf "
-                              "(an inf - inf in the LU gives NaN in one and +-inf in the other); "
-                              "see Note [Non-finite inputs]"}
+    divergences = {"special": on_some_inputs(
+        "torch's MKL and numpy's OpenBLAS differ on matrices with inf (an inf - inf in the LU "
+        "gives NaN in one and +-inf in the other); see Note [Non-finite inputs]")}
     error_samples = _matrix_errors("linalg.det")
 
     def forward(ctx, a):
@@ -1797,9 +1822,9 @@ class LinalgSlogdet(Op):
 @op_function("linalg.slogdet", aliases=("slogdet",), methods=("slogdet",),
              reference="torch.linalg.slogdet", samples=_square_samples, dtypes=FLOATING,
              node_names=("LinalgSlogdetBackward0",),
-             divergences={"special": "torch's MKL and numpy's OpenBLAS differ on matrices with "
-                                     "inf (an inf - inf in the LU gives NaN in one and not the "
-                                     "other); see Note [Non-finite inputs]"},
+             divergences={"special": on_some_inputs(
+                 "torch's MKL and numpy's OpenBLAS differ on matrices with inf (an inf - inf "
+                 "in the LU gives NaN in one and not the other); see Note [Non-finite inputs]")},
              error_samples=_matrix_errors("linalg.slogdet"))
 def slogdet(A):
     """The sign and the log of the absolute value of the determinant, (sign, logabsdet).
@@ -1850,8 +1875,9 @@ class LinalgSolveEx(Op):
     reference = "torch.linalg.solve"
     samples = _solve_samples
     dtypes = FLOATING
-    divergences = {"special": "torch's MKL and numpy's OpenBLAS differ on matrices with inf "
-                              "or NaN; see Note [Non-finite inputs]"}
+    divergences = {"special": on_some_inputs(
+        "torch's MKL and numpy's OpenBLAS differ on matrices with inf or NaN; see Note "
+        "[Non-finite inputs]")}
     error_samples = (
         error_sample(np.eye(3), np.ones(2), match=r"linalg.solve: Incompatible shapes of A and "
                                                   r"B for the equation AX = B \(3x3 and 2x1\)"),
@@ -1958,6 +1984,10 @@ class LinalgCholeskyEx(Op):
     reference = "torch.linalg.cholesky"
     samples = _cholesky_samples
     dtypes = FLOATING
+    divergences = {"special": on_some_inputs(
+        "with an inf on the diagonal, the gradient's NaN positions differ: torch's backward "
+        "solves triangular systems by substitution (trsm), where a NaN stays in its row, and "
+        "HyperGrad's solves with a general LU (numpy), which spreads it")}
     error_samples = _matrix_errors("linalg.cholesky") + (
         error_sample(np.array([[1.0, 2.0], [2.0, 1.0]]),
                      match=r"linalg.cholesky: The factorization could not be completed because "
@@ -2064,9 +2094,9 @@ class LinalgQr(Op):
 
 @op_function("linalg.qr", reference="torch.linalg.qr", samples=_qr_samples, dtypes=FLOATING,
              node_names=("LinalgQrBackward0",),
-             divergences={"special": "torch's MKL and numpy's OpenBLAS differ on matrices with "
-                                     "inf or NaN (which elements of Q and R become NaN); see "
-                                     "Note [Non-finite inputs]"},
+             divergences={"special": on_some_inputs(
+                 "torch's MKL and numpy's OpenBLAS differ on matrices with inf or NaN (which "
+                 "elements of Q and R become NaN); see Note [Non-finite inputs]")},
              error_samples=_matrix_errors("linalg.qr", square=False) + (
                  error_sample(np.ones((2, 3)), mode="foo", match="qr received unrecognized mode "
                               "'foo' but expected one of 'reduced' (default), 'r', or "
@@ -2418,7 +2448,7 @@ class LinalgPinv(Op):
     samples = _pinv_samples
     dtypes = FLOATING
     tolerances = {"float32": (1e-4, 1e-4)}
-    divergences = {"special": _SVD_OF_INF}
+    divergences = {"special": on_some_inputs(_SVD_OF_INF)}
     error_samples = (
         error_sample(_INT_MATRIX, match=r"linalg.pinv\(Long\{\[2, 2\]\}\): expected a tensor "
                                         r"with 2 or more dimensions of float, double, cfloat or "
@@ -2476,7 +2506,7 @@ def _pinverse_samples(g):
 
 @op_function("pinverse", methods=("pinverse",), reference="torch.pinverse",
              samples=_pinverse_samples, dtypes=FLOATING, node_names=("LinalgPinvBackward0",),
-             divergences={"special": _SVD_OF_INF})
+             divergences={"special": on_some_inputs(_SVD_OF_INF)})
 def pinverse(input, rcond=1e-15):
     """The pseudo-inverse, torch's older spelling: `linalg.pinv(input, rtol=rcond)`."""
     return LinalgPinv.apply(input, rcond)
@@ -2713,8 +2743,9 @@ class LinalgLstsq(Op):
         x, s, rank = _least_squares(a_full, b_full, rcond)
         residuals = np.zeros((0,), a.dtype)
         full_rank = driver in ("gelsy", "gels") or bool((rank == n).all())
-        if m > n and driver != "gelsy" and full_rank:
-            residuals = np.sum((a_full @ x - b_full) ** 2, axis=-2).astype(a.dtype)
+        if m > n and driver != "gelsy" and full_rank:   # (LAPACK leaves 0 for an empty A)
+            residuals = np.sum((a_full @ x - b_full) ** 2, axis=-2).astype(a.dtype) if a.size \
+                else np.zeros(batch + (b_matrix.shape[-1],), a.dtype)
         if driver == "gels":
             rank = np.zeros((0,), np.int64)
         singular_values = s if driver in ("gelsd", "gelss") else np.zeros((0,), a.dtype)
@@ -2747,9 +2778,9 @@ def _least_squares(a, b, rcond):
 @op_function("linalg.lstsq", reference="torch.linalg.lstsq", samples=_lstsq_samples,
              dtypes=FLOATING, node_names=("LinalgLstsqBackward0",),
              tolerances={"float32": (1e-4, 1e-4)},
-             divergences={"special": "torch's gelsy (pivoted QR) and HyperGrad's SVD-based "
-                                     "solution differ on matrices with inf or huge values (NaN "
-                                     "in one, inf in the other)"},
+             divergences={"special": on_some_inputs(
+                 "torch's gelsy (pivoted QR) and HyperGrad's SVD-based solution differ on "
+                 "matrices with inf or huge values (NaN in one, inf in the other)")},
              error_samples=[
                  error_sample(np.ones((3, 3), np.float32), np.ones((3, 1)),
                               match="torch.linalg.lstsq: Expected input and other to have the "
@@ -2791,7 +2822,7 @@ def _matrix_power_samples(g):
 
 @op_function("linalg.matrix_power", aliases=("matrix_power",), methods=("matrix_power",),
              reference="torch.linalg.matrix_power", samples=_matrix_power_samples,
-             dtypes=ALL_REAL,
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
              node_names=("CopyBackwards", "CloneBackward0", "LinalgInvExBackward0",
                          "MmBackward0", "UnsafeViewBackward0", "BmmBackward0"),
              error_samples=[

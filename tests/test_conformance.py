@@ -28,23 +28,7 @@ def test_every_builtin_plugin_loads():
 
 # Open findings of the suite, each with what is known. They run and are reported (a pass is
 # shown as XPASS), but do not fail CI until fixed; every entry is a task, not a divergence.
-OPEN_FINDINGS = {
-    ("__rtruediv__", "variants"): "float32: the gradient of a broadcast 0-dim numerator sums "
-                                  "terms of +-1.7e7 that cancel; the two summation orders differ",
-    ("nn.functional.relu6", "special"): "gradient at a special value (NaN or a bound) differs "
-                                        "from torch's hardtanh_backward; not yet analysed",
-    ("linalg.cholesky", "special"): "the documented MKL divergence does not show on every drawn "
-                                    "example (stale in this run)",
-    ("addmm", "inplace"): "addmm_ returns a result sharing memory with an input where torch's "
-                          "in-place variant does not (aliasing of the in-place path)",
-    ("addmv", "inplace"): "as addmm: the in-place result aliases an input",
-    ("nn.functional.nll_loss", "special"): "differs at special values in the final run; not "
-                                           "yet analysed",
-    ("prod", "gradgrad"): "second-order gradient differs on an example drawn in the final run "
-                          "(zeros/overflow); not yet analysed",
-    ("tensordot", "special"): "float32 gradient at special values (sums of +-1e30) differs; "
-                              "likely the ill-conditioned-sum tolerance is missing here",
-}
+OPEN_FINDINGS: dict[tuple[str, str], str] = {}   # none open
 
 
 @parametrize_with_op_checks(BUILTIN_OPS)
