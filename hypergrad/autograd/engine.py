@@ -125,12 +125,23 @@ class Engine:
         dependencies = graph_task.dependencies
         exec_info = graph_task.exec_info
         observers = self.observers
+        keep_graph = graph_task.keep_graph
+        # The common case: the whole graph runs and nobody observes. A node without hooks then
+        # needs exactly what evaluate_function would do for it, written out here: apply,
+        # validate_outputs, release_variables (this loop runs once per node).
+        whole_graph = exec_info is None and not observers
         heappush, heappop = heapq.heappush, heapq.heappop
         while ready_queue:
             _, _, fn, inputs = heappop(ready_queue)
-            outputs = self.evaluate_function(graph_task, fn, inputs)
-            if outputs is None:
-                continue
+            if whole_graph and not fn._has_hooks and not _anomaly["enabled"]:
+                outputs = fn.apply(inputs)
+                validate_outputs(fn, outputs)
+                if not keep_graph:
+                    fn.release_variables()
+            else:
+                outputs = self.evaluate_function(graph_task, fn, inputs)
+                if outputs is None:
+                    continue
             for (next_fn, input_nr), grad in zip(fn.next_edges, outputs):
                 if next_fn is None:
                     continue
@@ -147,7 +158,7 @@ class Engine:
                 else:
                     buffer = not_ready.get(next_fn)
                 if buffer is None:
-                    buffer = [None] * next_fn.num_inputs()
+                    buffer = [None] * len(next_fn._input_metadata)   # num_inputs()
                     if remaining:
                         not_ready[next_fn] = buffer
                 if grad is not None:

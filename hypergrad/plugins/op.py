@@ -161,16 +161,17 @@ class OpNode(Node):
 
     # --- running backward ---------------------------------------------------------------------
     def apply(self, grad_outputs):
-        if self.op.materialize_grads:
+        op = self.op
+        if op.materialize_grads:
             for grad in grad_outputs:
                 if grad is None:
                     self._materialize(grad_outputs)
                     break
-        result = self.op.backward(self, *grad_outputs)
+        result = op.backward(self, *grad_outputs)
         if type(result) is not tuple:
             result = tuple(result) if type(result) is list else (result,)
-        positions = self.op.differentiable_inputs
-        if positions is not None and len(result) == self.op.inputs:
+        positions = op.differentiable_inputs
+        if positions is not None and len(result) == op.inputs:
             result = tuple([result[i] for i in positions])
         needs = self.needs_input_grad
         if len(result) != len(needs):
