@@ -16,7 +16,24 @@ built-in op plugins), `conformance/` (the suite that checks ops against torch).
 
 from __future__ import annotations
 
+import warnings as _warnings
+
 __version__ = "0.1.0"
+
+# Note [Floating-point warnings]
+#     torch computes inf * 0, inf - inf, 1 / 0 and log(0) silently: IEEE 754 defines the
+#     results (NaN, inf), and they are the answer. numpy returns the same values but also emits
+#     a RuntimeWarning ("invalid value encountered in multiply"). HyperGrad's ops compute with
+#     numpy, so without this filter a torch program run on HyperGrad would print warnings that
+#     torch never prints. The filter is narrow: only numpy's floating-point RuntimeWarnings,
+#     and only those raised from HyperGrad's own modules (the `module` pattern), so numpy used
+#     directly by a program still warns as usual. (A per-op `np.errstate` would say the same
+#     more locally, but costs a microsecond on every operation.) Under pytest the filter is
+#     lost when HyperGrad is first imported during collection: pytest restores its own list
+#     of filters afterwards, so the warnings then show in pytest's summary.
+_warnings.filterwarnings(
+    "ignore", category=RuntimeWarning, module=r"hypergrad(\.|$)",
+    message=r"(invalid value|divide by zero|overflow|underflow) encountered in")
 
 from . import dtypes as _dtypes_module
 from .dtypes import (bool, can_cast, cdouble, cfloat, complex64, complex128, double, dtype,

@@ -4,7 +4,11 @@ flags a user sets by hand, Python protocols, and `repr` (torch's text with `hype
 from __future__ import annotations
 
 import copy
+import math
 import pickle
+import textwrap
+import sys
+import subprocess
 import warnings
 
 import numpy as np
@@ -570,3 +574,28 @@ def test_repr_matches_torch_for_drawn_int_and_bool_tensors(shape, low, data):
 def test_repr_summarizes_large_tensors_like_torch(rows, cols, scale):
     array = (np.arange(rows * cols, dtype=np.float32) * np.float32(scale)).reshape(rows, cols)
     assert repr(hg.tensor(array)) == repr(torch.tensor(array)).replace("torch.", "hypergrad.")
+
+
+def test_ieee_special_values_compute_silently_as_in_torch():
+    # torch gives inf * 0 = nan, x / 0 = inf and log(0) = -inf without a word; numpy warns,
+    # and HyperGrad computes with numpy: its filter silences only warnings raised in its own
+    # modules (Note [Floating-point warnings] in hypergrad/__init__.py). Run as a program:
+    # pytest's own warning capture replaces the filters a module installs at import.
+    program = textwrap.dedent("""
+        import math, warnings
+        import numpy as np
+        import hypergrad as hg
+        x = hg.tensor([math.inf, 1.0, 0.0], requires_grad=True)
+        y = (x * 0 + x / hg.tensor(0.0)).log()
+        y.sum().backward()
+        print(y.tolist(), x.grad.tolist())
+        np.array([np.inf]) * 0          # numpy used directly still warns
+    """)
+    run = subprocess.run([sys.executable, "-W", "default", "-c", program], capture_output=True,
+                         text=True, check=True)
+    assert run.stderr.count("RuntimeWarning") == 1, run.stderr
+    assert run.stderr.startswith("<string>:9: RuntimeWarning")      # the program's own line
+    theirs = torch.tensor([math.inf, 1.0, 0.0], requires_grad=True)
+    out = (theirs * 0 + theirs / torch.tensor(0.0)).log()
+    out.sum().backward()
+    assert run.stdout.strip() == f"{out.tolist()} {theirs.grad.tolist()}"
