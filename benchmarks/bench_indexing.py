@@ -12,6 +12,9 @@ Each benchmark is one forward and backward on (1000, 64) float32 data that requi
     index_add     zeros.index_add(0, idx, src) with 1000 row indices into 500 rows
     setitem       y = x * 1; y[idx] = v (1000 distinct rows of x set from v, a (1000, 64)
                   tensor that requires grad), then backward to x and v
+    masked_select x.masked_select(mask) with the same mask as getitem_mask
+    index_put     zeros.index_put((idx,), x, accumulate=True) with getitem_int's 1000 row
+                  indices (repeats add up)
 
 Timings interleave the two libraries (bench_core.best_of) and report the best of several
 repeats; the ratio HyperGrad / torch is the result.
@@ -83,8 +86,16 @@ def setitem(lib, t):
     y.sum().backward()
 
 
+def masked_select(lib, t):
+    t["x"].masked_select(t["mask"]).sum().backward()
+
+
+def index_put(lib, t):
+    lib.zeros(ROWS, COLS).index_put((t["row"],), t["x"], accumulate=True).sum().backward()
+
+
 BENCHMARKS = {f.__name__: f for f in (getitem_int, getitem_mask, gather, scatter_add,
-                                      index_add, setitem)}
+                                      index_add, setitem, masked_select, index_put)}
 
 
 def _repeated(step, lib, calls):

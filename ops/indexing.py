@@ -124,11 +124,16 @@ def _slice_positions(shape, index, dim):
 
 
 def _ravel(coords, shape):
-    """`np.ravel_multi_index` for broadcasting coordinates, as plain arithmetic (faster)."""
-    positions = np.zeros((), np.intp)
+    """`np.ravel_multi_index` for broadcasting coordinates, as plain arithmetic (faster): the
+    sum of each coordinate times its stride, starting from the last dim (stride 1, so the
+    coordinate itself: no pass over it). Read-only: it may be one of `coords`."""
+    positions = None
     stride = 1
     for coord, size in zip(reversed(coords), reversed(shape)):
-        positions = positions + coord.astype(np.intp, copy=False) * stride
+        term = coord.astype(np.intp, copy=False)
+        if stride != 1:
+            term = term * stride
+        positions = term if positions is None else positions + term
         stride *= size
     return positions
 
@@ -1151,6 +1156,17 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 # ----------------------------------------------------------------------------------------------
 # masked_select, masked_scatter
 # ----------------------------------------------------------------------------------------------
+def _true_positions(mask, shape):
+    """The flat (row-major) positions of the True elements of `mask` broadcast to `shape`.
+
+    The masked ops read and write through these (`a.take(positions)`,
+    `out.reshape(-1)[positions] = v`) rather than with a boolean index (`a[mask]`): numpy's
+    boolean indexing is several times slower on an irregular mask than `np.flatnonzero`
+    followed by a gather, and gives the same elements in the same order.
+    """
+    return np.flatnonzero(np.broadcast_to(mask, shape))
+
+
 class MaskedSelect(Op):
     """The elements of `input` where the bool `mask` is True (both broadcast), as a vector.
 
@@ -1167,7 +1183,7 @@ class MaskedSelect(Op):
         shape = _broadcast_shape(a.shape, mask.shape)
         ctx.shape = shape
         ctx.save_for_backward(mask)
-        return np.broadcast_to(a, shape)[np.broadcast_to(mask, shape)]
+        return np.broadcast_to(a, shape).take(_true_positions(mask, shape))
 
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
@@ -1227,14 +1243,13 @@ class MaskedScatter(Op):
             raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes "
                                f"but got{_type_name(a)} and {_type_name(source)}")
         shape = _broadcast_shape(a.shape, mask.shape)
-        mask_full = np.broadcast_to(mask, shape)
-        count = int(np.count_nonzero(mask_full))
-        if count > source.size:
+        positions = _true_positions(mask, shape)
+        if positions.size > source.size:
             raise RuntimeError("Number of elements of source < number of ones in mask")
         ctx.source_shape = source.shape
         ctx.save_for_backward(mask)
-        out = np.array(np.broadcast_to(a, shape))
-        out[mask_full] = source.reshape(-1)[:count]
+        out = np.array(np.broadcast_to(a, shape), order="C")   # C order: written flat
+        out.reshape(-1)[positions] = source.reshape(-1)[:positions.size]
         return out
 
     def backward(ctx, grad):
@@ -1259,7 +1274,7 @@ class MaskedScatterBackward(Op):
     def forward(ctx, grad, mask, source_shape):
         ctx.save_for_backward(mask)
         ctx.grad_shape = grad.shape
-        picked = grad[np.broadcast_to(mask, grad.shape)]
+        picked = grad.take(_true_positions(mask, grad.shape))
         out = np.zeros(int(np.prod(source_shape)), grad.dtype)
         out[:picked.size] = picked
         return out.reshape(source_shape)
@@ -1388,7 +1403,9 @@ class IndexPut(Op):
         ctx.index, ctx.accumulate, ctx.values_shape = index, accumulate, values.shape
         out = a.copy()
         if accumulate:
-            np.add.at(out, index, values)
+            from hypergrad.ops.shape import _add_at
+
+            _add_at(out, index, values)
         else:
             out[index] = values
         return out

@@ -39,9 +39,20 @@ Note [Advanced indexing]
     applied first, as views; then one `Index` op takes all the index arrays together, with
     numpy's rule for where their dims go (in place if the indexed dims are adjacent, first
     otherwise). A bool mask stands for the positions of its True elements. The backward adds
-    the gradient into zeros at the same positions (`np.add.at`), so an element picked twice
-    receives both gradients; that op's own backward is the same indexing again, so second
-    derivatives work.
+    the gradient into zeros at the same positions (`_add_at`, see Note [Scatter-add at flat
+    positions]), so an element picked twice receives both gradients; that op's own backward
+    is the same indexing again, so second derivatives work.
+
+Note [Scatter-add at flat positions]
+    `out[index] += values` keeps one write per position, so an index that names a position
+    twice loses a gradient; `np.add.at(out, index, values)` adds every value. numpy runs
+    `np.add.at` fast only on a 1-dim array with one integer array of positions; given a
+    matrix and an index that picks whole rows (`x[idx]`), or several index arrays (a mask),
+    it takes a general path several times slower. So `_add_at` first turns the index into
+    the flat (row-major) position of every element it names (`_index_positions`: in a
+    (3, 4) matrix, row 2 is positions 8, 9, 10, 11), then adds into the flat view of `out`:
+    the same sums, in the same order and dtype. (`np.bincount(positions, weights)` sums
+    the same way but in float64, and is slower for float32 weights.)
 
 Note [Multi-output ops: split, chunk, unbind]
     `split` returns several views and one node. When only some outputs are used, the others
@@ -67,6 +78,7 @@ Note [In-place shape methods]
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import warnings
 
@@ -1272,7 +1284,7 @@ def _advanced_index(shape, advanced):
                 raise IndexError(f"The shape of the mask {list(array.shape)} at index {j} does "
                                  f"not match the shape of the indexed tensor {list(shape)} at "
                                  f"index {dim + j}")
-        arrays.extend((dim + j, positions) for j, positions in enumerate(np.nonzero(array)))
+        arrays.extend((dim + j, positions) for j, positions in enumerate(_mask_nonzero(array)))
     try:
         picked = np.broadcast_shapes(*(array.shape for _, array in arrays))
     except ValueError:
@@ -1286,14 +1298,82 @@ def _advanced_index(shape, advanced):
     index = [slice(None)] * (arrays[-1][0] + 1)
     for position, (dim, array) in enumerate(arrays):
         size = shape[dim]
-        outside = (array < -size) | (array >= size)
-        if outside.any():
+        if array.size and (array.min() < -size or array.max() >= size):
+            outside = (array < -size) | (array >= size)
             if not empty:
                 raise IndexError(f"index {array[outside][0]} is out of bounds for dimension "
                                  f"{position} with size {size}")
             array = np.where(outside, 0, array)
         index[dim] = array
     return tuple(index)
+
+
+def _mask_nonzero(mask):
+    """`np.nonzero(mask)`: the coordinates of the True elements, one array per dim.
+
+    numpy's nonzero is slow on a mask of several dims, while the flat positions of the True
+    elements come fast (`np.flatnonzero`); those split into coordinates by floor division,
+    from the last dim back: in a (3, 4) mask, flat position 9 is row 9 // 4 = 2, column
+    9 - 2 * 4 = 1. (On a random (1000, 64) mask this takes a fifth of np.nonzero's time.)
+    """
+    if mask.ndim < 2:
+        return np.nonzero(mask)
+    rest = np.flatnonzero(mask)
+    coordinates = []
+    for size in reversed(mask.shape[1:]):
+        quotient = rest // size
+        coordinates.append(rest - quotient * size)
+        rest = quotient
+    coordinates.append(rest)
+    return coordinates[::-1]
+
+
+def _index_positions(shape, index):
+    """The flat (row-major) position, in an array of `shape`, of each element `a[index]`
+    reads, in the shape of `a[index]`: `np.arange(size).reshape(shape)[index]`.
+
+    `index` holds full slices and integer arrays (what `_advanced_index` returns); negative
+    entries count from the end. The positions are a sum of one broadcast term per dim of
+    `shape` (its coordinate times its stride), so they cost the size of the result, never
+    that of the whole array. The result's dims follow numpy's rule: the broadcast dims of
+    the index arrays go where the arrays are if those are adjacent, first otherwise; the
+    dims of the slices, and the dims after the index, keep their order around them.
+    """
+    arrays = [d for d, item in enumerate(index) if not isinstance(item, slice)]
+    sliced = [d for d in range(len(shape)) if d not in arrays]
+    picked = np.broadcast_shapes(*(index[d].shape for d in arrays))
+    first = arrays[0] if arrays == list(range(arrays[0], arrays[-1] + 1)) else 0
+    ndim = len(picked) + len(sliced)
+    after = ndim - first - len(picked)   # result dims after the picked ones
+
+    def stride(d):
+        return math.prod(shape[d + 1:])
+
+    positions = np.zeros((), np.intp)
+    # an index array fills result dims first .. first + len(picked), right-aligned there as
+    # broadcasting aligns it; a slice's dim is its own result dim, before or after those
+    for d in arrays:
+        coordinate = index[d].astype(np.intp, copy=False)
+        coordinate = np.where(coordinate < 0, coordinate + shape[d], coordinate)
+        positions = positions + (coordinate * stride(d)).reshape(
+            (1,) * (first + len(picked) - coordinate.ndim) + coordinate.shape + (1,) * after)
+    for j, d in enumerate(sliced):
+        axis = j if j < first else j + len(picked)
+        coordinate = np.arange(shape[d], dtype=np.intp)
+        positions = positions + (coordinate * stride(d)).reshape(
+            (1,) * axis + (shape[d],) + (1,) * (ndim - axis - 1))
+    return positions
+
+
+def _add_at(out, index, values):
+    """`np.add.at(out, index, values)`, fast: add `values` (broadcast to the shape of
+    `out[index]`) into `out` at `index`, full slices and integer arrays; a position the index
+    names twice receives every value (see Note [Scatter-add at flat positions]). `out` must
+    be C-contiguous: the sums go into its flat view.
+    """
+    positions = _index_positions(out.shape, index)
+    values = np.broadcast_to(values, positions.shape)
+    np.add.at(out.reshape(-1), positions.reshape(-1), values.reshape(-1))
 
 
 class Index(Op):
@@ -1324,7 +1404,7 @@ class IndexPutAccumulate(Op):
     def forward(ctx, grad, input_shape, index):
         ctx.index = index
         out = np.zeros(input_shape, grad.dtype)
-        np.add.at(out, index, grad)
+        _add_at(out, index, grad)
         return out
 
     def backward(ctx, grad):
@@ -1983,7 +2063,7 @@ class IndexAddToZeros(Op):
         ctx.dim = dim
         ctx.index = index
         out = np.zeros(input_shape, grad.dtype)
-        np.add.at(out, (slice(None),) * dim + (index,), grad)
+        _add_at(out, (slice(None),) * dim + (index,), grad)
         return out
 
     def backward(ctx, grad):
