@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from hypergrad.conformance.domains import (ALL_REAL, FLOATING, Sample, binary, error_sample,
-                                           unary)
+from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING, Sample, binary,
+                                           error_sample, unary)
 from hypergrad.creation import zeros_like
 from hypergrad.plugins import DEFAULT, INT_TO_FLOAT, Op, op_function
-from hypergrad.plugins.op import inplace_variant
+from hypergrad.plugins.op import _broadcast_error, inplace_variant
 from hypergrad.tensor import Tensor
 
 
@@ -680,19 +680,54 @@ zero_.__doc__ = """Fill `input` with zeros, in place; returns it.
     """
 
 
-class CopyFrom(Op):
-    """`self.copy_(src)`: src broadcast to self's shape and cast to self's dtype, in place.
+def _copy_from_samples(g):
+    """self, and a src that broadcasts to self's shape (fewer dims, or size 1 where self has
+    more), sometimes a Python number."""
+    shape = g.shape()
+    self_tensor = g.tensor(shape)
+    if g.booleans() and g.booleans():
+        return Sample((self_tensor, g.floats(-5, 5) if g.dtype.is_floating_point
+                       else g.integers(-5, 5)))
+    src_shape = tuple(1 if g.booleans() else s for s in shape[g.integers(0, len(shape)):])
+    return Sample((self_tensor, g.tensor(src_shape)))
 
-    out = src;  d/dself = 0;  d/dsrc = grad (summed back to src's shape)
+
+def _torch_copy(input, src, non_blocking=False):
+    """The reference: torch's `self.copy_(src)` on a clone, so the input is left as it was."""
+    return input.clone().copy_(src, non_blocking)
+
+
+class CopyFrom(Op):
+    """The value `self.copy_(src)` writes: src broadcast to self's shape and cast to self's
+    dtype (the in-place `copy_` method is built from it).
+
+    out = src;  d/dself = 0;  d/dsrc = grad (summed back to src's shape, in src's dtype)
+    Not torch._copy_from, which copies its first argument into its second.
     """
 
     name = "_copy_from"
     methods = ("copy_",)
     inputs = 2
     node_name = "CopyBackwards"
+    reference = _torch_copy
+    samples = _copy_from_samples
+    dtypes = BOOL_AND_REAL
+    error_samples = (
+        error_sample(np.ones(3), np.ones(2), match="The size of tensor a (3) must match the size "
+                                                   "of tensor b (2) at non-singleton dimension 0"),
+        error_sample(np.ones(3), np.ones((2, 3)), match="output with shape [3] doesn't match "
+                                                        "the broadcast shape [2, 3]"))
 
-    def forward(ctx, a, src):
-        return np.broadcast_to(np.asarray(src).astype(a.dtype, copy=False), a.shape).copy()
+    def forward(ctx, a, src, non_blocking=False):
+        src = np.asarray(src)
+        try:
+            shape = np.broadcast_shapes(a.shape, src.shape)
+        except ValueError:
+            raise RuntimeError(_broadcast_error([a, src])) from None
+        if shape != a.shape:   # src may broadcast up to self's shape, never grow it
+            raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                               f"shape {list(shape)}")
+        return np.broadcast_to(src.astype(a.dtype, copy=False), a.shape).copy()
 
     def backward(ctx, grad):
-        return grad * 0, grad
+        return zeros_like(grad), grad

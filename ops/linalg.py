@@ -15,7 +15,9 @@ formula of torch/csrc/autograd/FunctionsManual.cpp (linalg_det_backward, svd_bac
 written in HyperGrad ops (matmul, solve, tril, ...) so that it has a gradient itself
 (Note [Decompositions]). `eigvalsh`, `svdvals`, `matrix_norm`, `norm`, `matrix_power` are
 composites of those, as in torch. Top-level aliases where torch has them: `det`, `inverse`,
-`slogdet`, `pinverse`, `matrix_power`.
+`slogdet`, `pinverse`, `matrix_power`. `linalg.solve_triangular` needs no factorization: it
+solves by substitution, in numpy (Note [Triangular solves by substitution]), and the backward
+formulas that torch writes with triangular solves (cholesky's, qr's) use it too.
 
 Note [How matmul picks a product]).
 `outer` is a composite too, `a.reshape(-1, 1) * b`, as in torch (MulBackward0).
@@ -86,6 +88,23 @@ Note [Non-finite inputs]
     positive (NaN included); a NaN anywhere in a matrix makes all of its inverse NaN; slogdet's
     sign is 0 where its logabsdet is NaN. Beyond that the results may differ (the `special`
     divergences of the ops say which).
+
+Note [Triangular solves by substitution]
+    With A lower triangular, row k of A X = B reads a_kk x_k + sum_{j<k} a_kj x_j = b_k: the
+    rows of X follow one after the other from the first (forward substitution; an upper A is
+    solved from the last row up, back substitution). torch calls BLAS trsm for this, and
+    `_substitute` takes the steps of the reference trsm, in its order: once row k of X is known,
+    a_ik x_k is subtracted from every row i not solved yet. One Python loop runs over the n
+    rows; each step is vectorized over the batch and the columns of B. Following trsm, rather
+    than solving with a general LU, keeps where an inf or a NaN goes: a NaN in column j of B
+    stays in column j, and reaches only the rows solved after it; the other triangle of A (and
+    its diagonal, if unitriangular) is never read, so a NaN there changes nothing. X A = B
+    (left=False) is A^T X^T = B^T, solved the same way. What stays different is rounding at the
+    edges of the float range: MKL's kernels (torch's) sum the terms of a row in an order that
+    depends on the size and layout, and fuse some multiply-adds (one rounding, so a product that
+    overflows on its own does not become inf first). Sums of huge or tiny values then round
+    differently, and now and then an inf in one library is a NaN (inf - inf, or 0 * inf) in the
+    other; the `special` divergence of linalg.solve_triangular says so.
 """
 
 from __future__ import annotations
@@ -1963,13 +1982,14 @@ def _cholesky_lower(a):
 
 def _cholesky_backward(grad, factor, upper):
     """torch's cholesky_backward: with L the lower factor and gL its gradient,
-    gA = L^-T phi(L^T gL) L^-1, where phi(X) = (tril(X) + tril(X, -1)^T) / 2."""
+    gA = L^-T phi(L^T gL) L^-1, where phi(X) = (tril(X) + tril(X, -1)^T) / 2; the two
+    solves are triangular (L^T is upper, L lower), as in torch."""
     lower = factor.mT if upper else factor
     grad_lower = grad.mT if upper else grad
     ga = (lower.mT @ grad_lower).tril()
     ga = 0.5 * (ga + ga.tril(-1).mT)
-    ga = _solve(lower.mT, ga)
-    return _solve(lower, ga, left=False)
+    ga = LinalgSolveTriangular.apply(lower.mT, ga, upper=True)
+    return LinalgSolveTriangular.apply(lower, ga, upper=False, left=False)
 
 
 class LinalgCholeskyEx(Op):
@@ -1985,9 +2005,11 @@ class LinalgCholeskyEx(Op):
     samples = _cholesky_samples
     dtypes = FLOATING
     divergences = {"special": on_some_inputs(
-        "with an inf on the diagonal, the gradient's NaN positions differ: torch's backward "
-        "solves triangular systems by substitution (trsm), where a NaN stays in its row, and "
-        "HyperGrad's solves with a general LU (numpy), which spreads it")}
+        "on matrices with inf and huge values, whether the factorization fails (and at which "
+        "minor) can differ: MKL's potrf (torch's) fuses some multiply-adds and orders its "
+        "sums its own way, so a pivot such as inf - (1e200)^2 is inf (no failure) in torch "
+        "and inf - inf = NaN (a failure) in HyperGrad's check, or the other way round; see "
+        "Note [LAPACK errors]")}
     error_samples = _matrix_errors("linalg.cholesky") + (
         error_sample(np.array([[1.0, 2.0], [2.0, 1.0]]),
                      match=r"linalg.cholesky: The factorization could not be completed because "
@@ -2013,7 +2035,178 @@ class LinalgCholeskyEx(Op):
 
 
 # ----------------------------------------------------------------------------------------------
-# linalg.qr
+# linalg.solve_triangular
+# ----------------------------------------------------------------------------------------------
+def _substitute(a, x, upper, unitriangular):
+    """Overwrite `x`, which holds B, with the solution X of A X = B for a triangular A: forward
+    substitution down a lower A, back substitution up an upper one (Note [Triangular solves
+    by substitution]). Reads only A's triangle, and not its diagonal if `unitriangular`.
+    Batched: a is (..., n, n) and x (..., n, k), with the same batch dims."""
+    n = a.shape[-1]
+    for k in (range(n - 1, -1, -1) if upper else range(n)):
+        if not unitriangular:
+            x[..., k, :] /= a[..., k, k, None]
+        rest = slice(0, k) if upper else slice(k + 1, n)   # the rows not solved yet
+        x[..., rest, :] -= a[..., rest, k, None] * x[..., k, None, :]
+
+
+def _solve_triangular_backward(grad, a, x, upper, left, unitriangular, need_a):
+    """torch's linalg_solve_triangular_backward: gB = A^-T grad (grad A^-T with left=False),
+    a triangular solve with A^T, which is triangular the other way; gA = -gB X^T (-X^T gB),
+    kept on the triangle the forward read (without the diagonal if unitriangular): A's other
+    elements were never used, so their gradient is zero."""
+    grad_b = LinalgSolveTriangular.apply(a.mT, grad, upper=not upper, left=left,
+                                         unitriangular=unitriangular)
+    if not need_a:
+        return None, grad_b
+    grad_a = -(grad_b @ x.mT) if left else -(x.mT @ grad_b)
+    grad_a = grad_a.triu(int(unitriangular)) if upper else grad_a.tril(-int(unitriangular))
+    return grad_a, grad_b
+
+
+class LinalgSolveTriangular(Op):
+    """The solution X of A X = B (X A = B with left=False) for a triangular A.
+
+    X = A^-1 B;  d/dB = A^-T grad;  d/dA = -(d/dB) X^T on A's triangle   (left=False:
+    X = B A^-1, d/dB = grad A^-T, d/dA = -X^T (d/dB))
+    """
+
+    inputs = 2
+
+    def forward(ctx, a, b, *, upper, left=True, unitriangular=False):
+        fn = "linalg.solve_triangular"   # torch's checks, in torch's order
+        if a.ndim < 2:
+            raise RuntimeError(f"{fn}: The input tensor A must have at least 2 dimensions.")
+        if a.shape[-1] != a.shape[-2]:
+            raise RuntimeError(f"{fn}: A must be batches of square matrices, but they are "
+                               f"{a.shape[-2]} by {a.shape[-1]} matrices")
+        if b.ndim < 2:
+            raise RuntimeError(f"{fn}: The input tensor B must have at least 2 dimensions.")
+        if (a.shape[-2] != b.shape[-2]) if left else (a.shape[-1] != b.shape[-1]):
+            raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation "
+                               f"{'AX = B' if left else 'XA = B'} ({_shape_text(a.shape[-2:])} "
+                               f"and {_shape_text(b.shape[-2:])})")
+        batch = _broadcast_batch(b.shape[:-2], a.shape[:-2])
+        if a.dtype not in (np.float32, np.float64):
+            raise NotImplementedError(f"\"triangular_solve_cpu\" not implemented for "
+                                      f"'{_TYPE_NAME[a.dtype.name]}'")
+        a_full = np.broadcast_to(a, batch + a.shape[-2:])
+        x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=a.dtype)  # B, A's dtype
+        with np.errstate(all="ignore"):
+            if left:
+                _substitute(a_full, x, upper, unitriangular)
+            else:   # X A = B is A^T X^T = B^T, and A^T is triangular the other way
+                _substitute(np.swapaxes(a_full, -1, -2), np.swapaxes(x, -1, -2), not upper,
+                            unitriangular)
+        ctx.save_for_backward(a, x)
+        ctx.upper, ctx.left, ctx.unitriangular = upper, left, unitriangular
+        return x
+
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        return _solve_triangular_backward(grad, a, x, ctx.upper, ctx.left, ctx.unitriangular,
+                                          ctx.needs_input_grad[0])
+
+
+def _solve_triangular_samples(g):
+    """A well-conditioned A (its triangles are diagonally dominant: see _invertible), whose
+    other triangle holds values the solve must ignore; B with the same, fewer, size-1 or more
+    batch dims; upper, left and unitriangular drawn."""
+    a = _invertible(g)
+    n = a.array.shape[-1]
+    batch = a.array.shape[:-2]
+    b_batch = g.sampled_from([batch, batch[1:], (1,) * len(batch), (2,) + batch])
+    left = g.booleans()
+    k = g.integers(1, 2)
+    kwargs = {"upper": g.booleans()}
+    if not left:
+        kwargs["left"] = False
+    if g.booleans():
+        kwargs["unitriangular"] = True
+    return Sample((a, g.tensor(b_batch + ((n, k) if left else (k, n)))), kwargs)
+
+
+class _Required:
+    """The default of an argument torch requires by keyword (solve_triangular's `upper`), so
+    that leaving it out raises torch's TypeError."""
+
+    def __repr__(self):
+        return "<required>"
+
+
+_REQUIRED = _Required()
+
+_SOLVE_TRIANGULAR_ERRORS = (
+    error_sample(np.ones((2, 3)), np.ones((2, 1)), upper=True,
+                 match="linalg.solve_triangular: A must be batches of square matrices, but "
+                       "they are 2 by 3 matrices"),
+    error_sample(np.ones(3), np.ones((3, 1)), upper=True,
+                 match="linalg.solve_triangular: The input tensor A must have at least 2 "
+                       "dimensions."),
+    error_sample(np.eye(3), np.ones(3), upper=True,
+                 match="linalg.solve_triangular: The input tensor B must have at least 2 "
+                       "dimensions."),
+    error_sample(np.eye(3), np.ones((2, 1)), upper=False,
+                 match=r"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                       r"equation AX = B \(3x3 and 2x1\)"),
+    error_sample(np.eye(3), np.ones((3, 2)), upper=False, left=False,
+                 match=r"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                       r"equation XA = B \(3x3 and 3x2\)"),
+    error_sample(np.ones((2, 3, 3)), np.ones((4, 3, 1)), upper=True,
+                 match=r"The size of tensor a \(4\) must match the size of tensor b \(2\) at "
+                       r"non-singleton dimension 0"),
+    error_sample(_INT_MATRIX, _INT_MATRIX, upper=True, error_type=NotImplementedError,
+                 match="\"triangular_solve_cpu\" not implemented for 'Long'"),
+    error_sample(np.eye(2, dtype=np.float16), np.ones((2, 1)), upper=True,
+                 error_type=NotImplementedError,
+                 match="\"triangular_solve_cpu\" not implemented for 'Half'"),
+    error_sample(np.eye(2), np.ones((2, 1)), error_type=TypeError,
+                 match="linalg_solve_triangular() missing 1 required positional arguments: "
+                       "\"upper\""),
+    error_sample(np.eye(2), np.ones((2, 1)), upper=1, error_type=TypeError,
+                 match="linalg_solve_triangular(): argument 'upper' must be bool, not int"),
+    error_sample(np.eye(2), 1.0, upper=True, error_type=TypeError,
+                 match="linalg_solve_triangular(): argument 'B' (position 2) must be Tensor, "
+                       "not float"),
+)
+
+
+@op_function("linalg.solve_triangular", reference="torch.linalg.solve_triangular",
+             samples=_solve_triangular_samples, dtypes=FLOATING,
+             tolerances=ILL_CONDITIONED_SPECIAL, node_names=("LinalgSolveTriangularBackward0",),
+             divergences={"special": on_some_inputs(
+                 "with huge and tiny values, an inf in one library can be a NaN in the other: "
+                 "torch's MKL trsm kernels fuse some multiply-adds and sum in an order that "
+                 "depends on the size and layout, so an overflowing product may or may not "
+                 "meet an inf (inf - inf = NaN), and a tiny value that rounds to 0 in one "
+                 "library (0 * inf = NaN) does not in the other; see Note [Triangular solves "
+                 "by substitution]")},
+             error_samples=_SOLVE_TRIANGULAR_ERRORS)
+def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False):
+    """The solution X of A X = B (or X A = B with left=False) for a triangular A.
+
+    A is upper triangular if `upper` (a required keyword), else lower: only that triangle is
+    read, and with `unitriangular` its diagonal is taken as ones (and not read either). Batch
+    dims broadcast; B is cast to A's dtype, float32 or float64. Solved by substitution, as
+    BLAS trsm does (Note [Triangular solves by substitution]); a zero on the diagonal gives
+    inf or NaN, not an error.
+
+    X = A^-1 B;  d/dB = A^-T grad;  d/dA = -(d/dB) X^T, on A's triangle (torch's
+    linalg_solve_triangular_backward)
+    """
+    for position, (name, value) in enumerate((("input", A), ("B", B)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"linalg_solve_triangular(): argument '{name}' (position "
+                            f"{position}) must be Tensor, not {type(value).__name__}")
+    if upper is _REQUIRED:
+        raise TypeError("linalg_solve_triangular() missing 1 required positional arguments: "
+                        "\"upper\"")
+    for name, value in (("upper", upper), ("left", left), ("unitriangular", unitriangular)):
+        if not isinstance(value, bool):
+            raise TypeError(f"linalg_solve_triangular(): argument '{name}' must be bool, not "
+                            f"{type(value).__name__}")
+    return LinalgSolveTriangular.apply(A, B, upper=upper, left=left,
+                                       unitriangular=unitriangular)
 # ----------------------------------------------------------------------------------------------
 QRResult = namedtuple("linalg_qr", ["Q", "R"])
 QRResult.__doc__ = "(Q, R) of a QR factorization, as torch.return_types.linalg_qr"
@@ -2032,7 +2225,8 @@ def _qr_backward(grad_q, grad_r, q, r, mode):
 
     With M = gR R^T - Q^T gQ: if m >= n, gA = (gQ + Q copyltu(M)) R^-T, where copyltu(M) =
     triu(M) + triu(M)^T - diag(M); if m < n, gA = [Q tril(X - X^T) R1^-T, 0] + Q gR, with
-    X = -M and R1 the leading m x m block of R.
+    X = -M and R1 the leading m x m block of R. R^T is lower triangular: the solves with it
+    are triangular, as in torch (a singular R gives inf or NaN, not an error).
     """
     if mode == "r":
         raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
@@ -2056,10 +2250,10 @@ def _qr_backward(grad_q, grad_r, q, r, mode):
         ga = q @ (upper + upper.mT - upper.diagonal(0, -2, -1).diag_embed())
         if not no_q:
             ga = ga + grad_q
-        return _solve(r.mT, ga, left=False)
+        return LinalgSolveTriangular.apply(r.mT, ga, upper=False, left=False)
     x = -ga
     ga = q @ (x - x.mT).tril()
-    ga = _solve(r.narrow(-1, 0, m).mT, ga, left=False)
+    ga = LinalgSolveTriangular.apply(r.narrow(-1, 0, m).mT, ga, upper=False, left=False)
     ga = hypergrad.cat([ga, ga.new_zeros(tuple(r.shape[:-1]) + (n - m,))], -1)
     return ga if no_r else ga + q @ grad_r
 

@@ -78,6 +78,14 @@ def _normalize_dims(dim, ndim):
     return tuple(sorted(d for d in out if d < ndim or ndim == 0) if ndim else ())
 
 
+def _check_int_dim(dim, name, position=" (position 2)"):
+    """Ops that reduce along one dim take an int: torch's argument parser refuses a tuple (or
+    a bool), where numpy would reduce over several axes."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}(): argument 'dim'{position} must be int, not "
+                        f"{type(dim).__name__}")
+
+
 def _reduced_numel(shape, axes):
     """How many elements each output element of a reduction over `axes` combines."""
     return math.prod(shape[axis] for axis in axes)
@@ -470,6 +478,15 @@ MaxResult = namedtuple("max", ("values", "indices"), module="hypergrad.return_ty
 MinResult = namedtuple("min", ("values", "indices"), module="hypergrad.return_types")
 
 
+def _check_overload_dim(dim, name):
+    """max(input, dim) takes an int dim; anything else matches none of max's overloads."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(dim).__name__}), but expected one of:\n * (Tensor input)\n"
+                        f" * (Tensor input, Tensor other)\n"
+                        f" * (Tensor input, int dim, bool keepdim = False)")
+
+
 @op_function("max", methods=("max",), reference="torch.max", samples=reduction(),
              dtypes=ALL_REAL, node_names=("MaxBackward1", "MaxBackward0", "MaximumBackward0"))
 def max(input, dim=None, keepdim=False):
@@ -483,6 +500,7 @@ def max(input, dim=None, keepdim=False):
         return hypergrad.maximum(input, dim)
     if dim is None:
         return MaxAll.apply(input)
+    _check_overload_dim(dim, "max")
     return MaxResult(*MaxDim.apply(input, dim, keepdim))
 
 
@@ -499,12 +517,26 @@ def min(input, dim=None, keepdim=False):
         return hypergrad.minimum(input, dim)
     if dim is None:
         return MinAll.apply(input)
+    _check_overload_dim(dim, "min")
     return MinResult(*MinDim.apply(input, dim, keepdim))
 
 
+def _check_empty_reducible(a, dim, name):
+    """torch's zero_numel_check_dims, which amax and amin run on an empty input before any
+    other check: each dim, in the order and the form (negative or not) it was given, must be
+    in range and have non-zero size; the messages print it as given."""
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    _check_nonempty(a, (), name, dim_given=len(dims) > 0)
+    for d in dims:
+        axis = _normalize_dims(d, a.ndim)[0]
+        if a.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _amax_forward(ctx, a, dim, keepdim, name, reduce):
+    if a.size == 0:
+        _check_empty_reducible(a, dim, name)
     axes = _normalize_dims(dim, a.ndim)
-    _check_nonempty(a, axes, name, dim_given=isinstance(dim, int) or len(dim) > 0)
     out = np.asarray(reduce(a, axis=axes, keepdims=keepdim))
     ctx.save_for_backward(a, out)
     ctx.axes = axes
@@ -566,6 +598,7 @@ def _arg_reduce(a, dim, keepdim, name, arg_reduce):
                              "input.numel() == 0.")
         index = np.asarray(arg_reduce(a), dtype=np.int64)
         return index.reshape((1,) * a.ndim) if keepdim else index
+    _check_int_dim(dim, name)
     axes = _normalize_dims(dim, a.ndim)
     if not axes:
         return np.zeros((), dtype=np.int64)
@@ -794,6 +827,7 @@ class Cumsum(Op):
     dtypes = ALL_REAL
 
     def forward(ctx, a, dim, *, dtype=None):
+        _check_int_dim(dim, "cumsum")
         axes = _normalize_dims(dim, a.ndim)
         ctx.axes = axes
         if not axes:
@@ -993,31 +1027,49 @@ class Any(Op):
 # ----------------------------------------------------------------------------------------------
 # sum_to_size (used by the engine to undo broadcasting)
 # ----------------------------------------------------------------------------------------------
-class SumToSize(Op):
-    """Sum `input` down to `size`, which it must broadcast from (the engine uses this).
+def _sum_to_size_samples(g):
+    """A tensor and a size it broadcasts from (a suffix of its shape, some sizes made 1),
+    given as separate ints or as one tuple."""
+    shape = g.shape()
+    size = tuple(1 if g.booleans() else s for s in shape[g.integers(0, len(shape)):])
+    sizes = (size,) if g.booleans() or not size else size
+    return Sample((g.tensor(shape),) + sizes)
+
+
+@op_function("sum_to_size", methods=("sum_to_size",), reference="torch.Tensor.sum_to_size",
+             samples=_sum_to_size_samples, dtypes=BOOL_AND_REAL,
+             tolerances=ILL_CONDITIONED_SPECIAL,
+             node_names=("SumBackward1", "ViewBackward0", "SumBackward0"),
+             error_samples=(
+                 ErrorSample(Sample((SampleTensor(np.ones((2, 3)), False), 2)), RuntimeError,
+                             r"size {\[2\]} is not expandable to size {\[2, 3\]}."),
+                 ErrorSample(Sample((SampleTensor(np.ones(3), False), (2, 3))), RuntimeError,
+                             r"size {\[2, 3\]} is not expandable to size {\[3\]}."),
+                 ErrorSample(Sample((SampleTensor(np.ones(3), False),)), TypeError,
+                             "missing 1 required positional arguments")))
+def sum_to_size(input, *size):
+    """Sum `input` down to `size`, a shape that broadcasts to input's (the engine uses this).
+
+    Sums over input's leading dims and over every dim where `size` has 1: torch's at::sum_to,
+    a composite, as here: a `sum` over those dims with keepdim (SumBackward1), then a `view`
+    that drops the leading ones (ViewBackward0); `input` itself if there is nothing to sum;
+    the sum of all elements (SumBackward0) for the size ().
 
     out = sum over the broadcast dims;  d/da = grad expanded back
     """
-
-    name = "sum_to_size"
-    methods = ("sum_to_size",)
-    node_name = "SumBackward1"
-    reference = "torch.Tensor.sum_to_size"
-
-    def forward(ctx, a, *size):
-        if len(size) == 1 and isinstance(size[0], (tuple, list)):
-            size = tuple(size[0])
-        ctx.input_shape = a.shape
-        lead = a.ndim - len(size)
-        if lead < 0 or any(s != 1 and s != t for s, t in zip(size, a.shape[lead:])):
-            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size "
-                               f"{{{list(a.shape)}}}.")
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
-                                          if s == 1 and a.shape[lead + i] != 1)
-        return np.sum(a, axis=axes, keepdims=True).reshape(size) if axes else a.reshape(size)
-
-    def backward(ctx, grad):
-        return grad.expand(ctx.input_shape)
+    if not size:
+        raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    shape = tuple(input.shape)
+    lead = len(shape) - len(size)
+    if lead < 0 or any(s != 1 and s != t for s, t in zip(size, shape[lead:])):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    if not size:
+        return SumAll.apply(input)
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(size)
+                                if s == 1 and shape[lead + i] != 1]
+    result = SumDim.apply(input, dims, True) if dims else input
+    return result.view(size) if lead else result
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1135,6 +1187,7 @@ class Aminmax(Op):
                                    "as the operation has no identity.")
             axes = tuple(range(a.ndim))
         else:
+            _check_int_dim(dim, "aminmax", position="")
             axes = _normalize_dims(dim, a.ndim)
             for axis in axes:
                 if a.shape[axis] == 0:
