@@ -173,8 +173,10 @@ class _ScatterAdd(Op):
     def forward(ctx, src, index, axis, shape):
         ctx.save_for_backward(index)
         ctx.axis = axis
+        from hypergrad.ops.shape import _add_at     # (a plugin imports another lazily)
+
         out = np.zeros(shape, dtype=src.dtype)
-        np.add.at(out, _along(index, axis), src)
+        _add_at(out, _along(index, axis), src)       # np.add.at, at flat positions (fast)
         return out
 
     def backward(ctx, grad):
