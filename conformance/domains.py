@@ -54,6 +54,7 @@ __all__ = [
     "ALL_REAL",
     "BOOL_AND_REAL",
     "FLOATING",
+    "ILL_CONDITIONED_SUMS",
     "INTEGRAL",
     "Drawer",
     "ErrorSample",
@@ -68,6 +69,19 @@ __all__ = [
 ]
 
 FLOATING = ("float32", "float64")
+INTEGRAL = ("int32", "int64")
+ALL_REAL = FLOATING + INTEGRAL
+BOOL_AND_REAL = ALL_REAL + ("bool",)
+
+# Note [Sums of huge values are ill-conditioned]
+#     The `special` check mixes values like +-1e30 with ordinary ones. A sum such as
+#     1e30 + 1 - 1e30 has no well-defined float answer: torch's vectorized kernels, BLAS builds
+#     and numpy's pairwise summation add in different orders and may return 0 or 1, both within
+#     the rounding error bound eps * sum(|x|). Ops that sum (reductions, products, cumulative
+#     ops) declare these tolerances: for the `special` check the absolute tolerance is that
+#     bound at the drawn magnitudes (1e30 in float32, 1e200 in float64); NaN and infinity
+#     positions are still compared exactly.
+ILL_CONDITIONED_SUMS = {"special": {"float32": (1.3e-6, 1e25), "float64": (1e-7, 1e188)}}
 
 
 class InputDependentDivergence(str):
@@ -90,9 +104,6 @@ class InputDependentDivergence(str):
 def on_some_inputs(reason):
     """Mark a divergence reason as input-dependent: see `InputDependentDivergence`."""
     return InputDependentDivergence(reason)
-INTEGRAL = ("int32", "int64")
-ALL_REAL = FLOATING + INTEGRAL
-BOOL_AND_REAL = ALL_REAL + ("bool",)
 
 
 @dataclass

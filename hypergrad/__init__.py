@@ -30,7 +30,9 @@ __version__ = "0.1.0"
 #     directly by a program still warns as usual. (A per-op `np.errstate` would say the same
 #     more locally, but costs a microsecond on every operation.) Under pytest the filter is
 #     lost when HyperGrad is first imported during collection: pytest restores its own list
-#     of filters afterwards, so the warnings then show in pytest's summary.
+#     of filters afterwards, so the warnings then show in pytest's summary (and under
+#     `-W error` they become errors; `with np.errstate(all="ignore"):` around the code then
+#     gives torch's silence).
 _warnings.filterwarnings(
     "ignore", category=RuntimeWarning, module=r"hypergrad(\.|$)",
     message=r"(invalid value|divide by zero|overflow|underflow) encountered in")

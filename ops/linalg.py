@@ -115,8 +115,9 @@ from collections import namedtuple
 import numpy as np
 
 import hypergrad
-from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING, ErrorSample,
-                                           Sample, SampleTensor, error_sample, on_some_inputs)
+from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING,
+                                           ILL_CONDITIONED_SUMS, ErrorSample, Sample,
+                                           SampleTensor, error_sample, on_some_inputs)
 from hypergrad.linalg import LinAlgError
 from hypergrad.plugins import Op, op_function
 from hypergrad.tensor import Tensor
@@ -133,12 +134,8 @@ _TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64
               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
-# Products sum terms, and the `special` check mixes in +-1e30 (1e200 in float64): a sum such
-# as 1e30 * 1 + 1 - 1e30 has no well-defined float answer, and BLAS builds (and numpy's
-# pairwise summation) add in different orders. As in ops/reduction.py (Note [Sums of huge
-# values are ill-conditioned]), those checks allow the rounding bound at those magnitudes;
-# NaN and infinity positions are still compared exactly.
-ILL_CONDITIONED_SPECIAL = {"special": {"float32": (1.3e-6, 1e25), "float64": (1e-7, 1e188)}}
+# Products sum terms, so they declare ILL_CONDITIONED_SUMS as tolerances (Note [Sums of huge
+# values are ill-conditioned] in conformance/domains.py).
 
 
 def _reject_bool(a, kernel):
@@ -178,7 +175,7 @@ class Dot(Op):
     reference = "torch.dot"
     samples = _product_samples("dot")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
 
     def forward(ctx, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -211,7 +208,7 @@ class Mv(Op):
     reference = "torch.mv"
     samples = _product_samples("mv")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
 
     def forward(ctx, a, v):
         if a.ndim != 2 or v.ndim != 1:
@@ -244,7 +241,7 @@ class Mm(Op):
     reference = "torch.mm"
     samples = _product_samples("mm")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
 
     def forward(ctx, a, b):
         if a.ndim != 2:
@@ -278,7 +275,7 @@ class Bmm(Op):
     reference = "torch.bmm"
     samples = _product_samples("bmm")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
 
     def forward(ctx, a, b):
         if a.ndim != 3:
@@ -441,7 +438,7 @@ def _error_sample(shape_a, shape_b, dtype_b, message):
 
 @op_function("matmul", methods=("matmul", "__matmul__", "__rmatmul__"),
              reference="torch.matmul", samples=_matmul_samples, dtypes=ALL_REAL,
-             tolerances=ILL_CONDITIONED_SPECIAL,
+             tolerances=ILL_CONDITIONED_SUMS,
              node_names=("DotBackward0", "MvBackward0", "MmBackward0", "SqueezeBackward4",
                          "UnsafeViewBackward0", "CloneBackward0", "TransposeBackward0"),
              error_samples=(
@@ -512,7 +509,7 @@ class Vdot(Op):
     reference = "torch.vdot"
     samples = _product_samples("dot")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
 
     def forward(ctx, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -615,7 +612,7 @@ class Addmm(Op):
     reference = "torch.addmm"
     samples = _fused_samples("mm")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
     error_samples = (
         error_sample(np.ones((2, 3)), np.ones(2), np.ones((2, 3)),
                      match="mat1 must be a matrix, got 1-D tensor"),
@@ -666,7 +663,7 @@ class Addmv(Op):
     reference = "torch.addmv"
     samples = _fused_samples("mv")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
     error_samples = (
         error_sample(np.ones(3), np.ones((3, 2)), np.ones(3),
                      match=r"size mismatch, got input \(3\), mat \(3x2\), vec \(3\)"),
@@ -710,7 +707,7 @@ class Baddbmm(Op):
     reference = "torch.baddbmm"
     samples = _fused_samples("bmm")
     dtypes = ALL_REAL
-    tolerances = ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
     error_samples = (
         error_sample(np.ones((4, 2, 3)), np.ones((4, 2, 2)), np.ones((3, 2, 3)),
                      match=r"Expected size for first two dimensions of batch2 tensor to be: "
@@ -764,7 +761,7 @@ def _pair_samples(g):
 
 
 @op_function("inner", methods=("inner",), reference="torch.inner", samples=_pair_samples,
-             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS,
              node_names=("ViewBackward0", "MulBackward0"),
              error_samples=[error_sample(np.ones((2, 3)), np.ones((4, 2)),
                                          match="inner() the last dimension must match")])
@@ -921,7 +918,7 @@ def _positions_after_inserts(positions):
 
 
 @op_function("tensordot", reference="torch.tensordot", samples=_tensordot_samples,
-             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL, node_names=("ViewBackward0",),
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS, node_names=("ViewBackward0",),
              error_samples=[
                  error_sample(np.ones((2, 3)), np.ones((4, 2)), 1,
                               match="contracted dimensions need to match, but first has size 3 "
@@ -1096,7 +1093,7 @@ _EINSUM_ERRORS = [
 
 
 @op_function("einsum", reference="torch.einsum", samples=_einsum_samples,
-             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS,
              node_names=("ViewBackward0", "PermuteBackward0", "SumBackward1", "MulBackward0"),
              error_samples=_EINSUM_ERRORS)
 def einsum(*args):
@@ -1362,7 +1359,7 @@ def _chain_product(matrices, split, i, j):
 
 
 @op_function("linalg.multi_dot", reference="torch.linalg.multi_dot",
-             samples=_multi_dot_samples, dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
+             samples=_multi_dot_samples, dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS,
              node_names=("ViewBackward0",),
              error_samples=[
                  ErrorSample(Sample(([SampleTensor(np.ones((2, 3))),
@@ -1436,7 +1433,7 @@ def _vecdot_samples(g):
 
 
 @op_function("linalg.vecdot", reference="torch.linalg.vecdot", samples=_vecdot_samples,
-             dtypes=FLOATING, tolerances=ILL_CONDITIONED_SPECIAL,
+             dtypes=FLOATING, tolerances=ILL_CONDITIONED_SUMS,
              node_names=("SumBackward1", "VdotBackward0"),
              error_samples=[error_sample(np.ones(3, dtype=np.int64), np.ones(3, dtype=np.int64),
                                          match="linalg.vecdot: Expected a floating point")])
@@ -2173,7 +2170,7 @@ _SOLVE_TRIANGULAR_ERRORS = (
 
 @op_function("linalg.solve_triangular", reference="torch.linalg.solve_triangular",
              samples=_solve_triangular_samples, dtypes=FLOATING,
-             tolerances=ILL_CONDITIONED_SPECIAL, node_names=("LinalgSolveTriangularBackward0",),
+             tolerances=ILL_CONDITIONED_SUMS, node_names=("LinalgSolveTriangularBackward0",),
              divergences={"special": on_some_inputs(
                  "with huge and tiny values, an inf in one library can be a NaN in the other: "
                  "torch's MKL trsm kernels fuse some multiply-adds and sum in an order that "
@@ -2182,8 +2179,9 @@ _SOLVE_TRIANGULAR_ERRORS = (
                  "library (0 * inf = NaN) does not in the other; see Note [Triangular solves "
                  "by substitution]")},
              error_samples=_SOLVE_TRIANGULAR_ERRORS)
-def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False):
-    """The solution X of A X = B (or X A = B with left=False) for a triangular A.
+def solve_triangular(input, B, *, upper=_REQUIRED, left=True, unitriangular=False):
+    """The solution X of A X = B (or X A = B with left=False) for a triangular A = `input`
+    (torch names the argument `input`, as here, and documents it as A).
 
     A is upper triangular if `upper` (a required keyword), else lower: only that triangle is
     read, and with `unitriangular` its diagonal is taken as ones (and not read either). Batch
@@ -2194,7 +2192,7 @@ def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False):
     X = A^-1 B;  d/dB = A^-T grad;  d/dA = -(d/dB) X^T, on A's triangle (torch's
     linalg_solve_triangular_backward)
     """
-    for position, (name, value) in enumerate((("input", A), ("B", B)), 1):
+    for position, (name, value) in enumerate((("input", input), ("B", B)), 1):
         if not isinstance(value, Tensor):
             raise TypeError(f"linalg_solve_triangular(): argument '{name}' (position "
                             f"{position}) must be Tensor, not {type(value).__name__}")
@@ -2205,8 +2203,10 @@ def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False):
         if not isinstance(value, bool):
             raise TypeError(f"linalg_solve_triangular(): argument '{name}' must be bool, not "
                             f"{type(value).__name__}")
-    return LinalgSolveTriangular.apply(A, B, upper=upper, left=left,
+    return LinalgSolveTriangular.apply(input, B, upper=upper, left=left,
                                        unitriangular=unitriangular)
+
+
 # ----------------------------------------------------------------------------------------------
 QRResult = namedtuple("linalg_qr", ["Q", "R"])
 QRResult.__doc__ = "(Q, R) of a QR factorization, as torch.return_types.linalg_qr"
@@ -2937,9 +2937,10 @@ class LinalgLstsq(Op):
         x, s, rank = _least_squares(a_full, b_full, rcond)
         residuals = np.zeros((0,), a.dtype)
         full_rank = driver in ("gelsy", "gels") or bool((rank == n).all())
-        if m > n and driver != "gelsy" and full_rank:   # (LAPACK leaves 0 for an empty A)
-            residuals = np.sum((a_full @ x - b_full) ** 2, axis=-2).astype(a.dtype) if a.size \
-                else np.zeros(batch + (b_matrix.shape[-1],), a.dtype)
+        if m > n and driver != "gelsy" and full_rank:
+            # with an empty A, gels leaves its residuals 0; gelsd and gelss give ||B||^2
+            residuals = np.sum((a_full @ x - b_full) ** 2, axis=-2).astype(a.dtype) \
+                if a.size or driver != "gels" else np.zeros(batch + (b_matrix.shape[-1],), a.dtype)
         if driver == "gels":
             rank = np.zeros((0,), np.int64)
         singular_values = s if driver in ("gelsd", "gelss") else np.zeros((0,), a.dtype)
@@ -3016,7 +3017,7 @@ def _matrix_power_samples(g):
 
 @op_function("linalg.matrix_power", aliases=("matrix_power",), methods=("matrix_power",),
              reference="torch.linalg.matrix_power", samples=_matrix_power_samples,
-             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SPECIAL,
+             dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS,
              node_names=("CopyBackwards", "CloneBackward0", "LinalgInvExBackward0",
                          "MmBackward0", "UnsafeViewBackward0", "BmmBackward0"),
              error_samples=[

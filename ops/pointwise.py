@@ -26,15 +26,15 @@ import math
 import numpy as np
 
 import hypergrad
-from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING, ErrorSample, Sample,
+from hypergrad.conformance.domains import (ALL_REAL, BOOL_AND_REAL, FLOATING,
+                                           ILL_CONDITIONED_SUMS, ErrorSample, Sample,
                                            SampleTensor, binary, ternary, unary)
 from hypergrad.plugins import DEFAULT, INT_TO_FLOAT, Op, op_function
 from hypergrad.plugins.op import _scalar_type_name
 from hypergrad.tensor import Tensor, _wrap_dim
 
-# Sums of +-1e30 with ordinary values have no well-defined float answer (see the Note in
-# ops/reduction.py): the `special` check compares them to the rounding error bound.
-_ILL_CONDITIONED_SPECIAL = {"special": {"float32": (1.3e-6, 1e25), "float64": (1e-7, 1e188)}}
+# Sums of +-1e30 with ordinary values have no well-defined float answer: ops that sum declare
+# ILL_CONDITIONED_SUMS (Note [Sums of huge values are ill-conditioned], conformance/domains.py).
 
 # The C++ type names torch's dtype checks print (lerp, cross).
 _C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -1301,7 +1301,7 @@ class Dist(Op):
     reference = "torch.dist"
     samples = _dist_samples
     dtypes = FLOATING
-    tolerances = _ILL_CONDITIONED_SPECIAL
+    tolerances = ILL_CONDITIONED_SUMS
     error_samples = [_raises(RuntimeError, "input dtype should be either floating point",
                              np.array([1, 2]), np.array([2, 3]))]
 
@@ -1473,7 +1473,7 @@ def _cdist_samples(g):
 
 @op_function("cdist", reference="torch.cdist", samples=_cdist_samples, dtypes=FLOATING,
              node_names=("CdistBackward0", "EuclideanDistBackward0"),
-             tolerances=_ILL_CONDITIONED_SPECIAL,
+             tolerances=ILL_CONDITIONED_SUMS,
              error_samples=[_raises(RuntimeError, "at least 2D", np.ones(2), np.ones(2)),
                             _raises(RuntimeError, "same number of columns", np.ones((2, 2)),
                                     np.ones((2, 3))),
@@ -1653,7 +1653,7 @@ def _trapezoid_samples(g):
 
 @op_function("trapezoid", aliases=("trapz",), reference="torch.trapezoid",
              samples=_trapezoid_samples, dtypes=ALL_REAL,
-             node_names=("MulBackward1", "DivBackward1"), tolerances=_ILL_CONDITIONED_SPECIAL,
+             node_names=("MulBackward1", "DivBackward1"), tolerances=ILL_CONDITIONED_SUMS,
              error_samples=[_raises(RuntimeError, "bool is not supported", np.ones(3, bool)),
                             _raises(RuntimeError, "one `x` value for each sample point",
                                     np.ones(3), np.ones(2))])
@@ -1680,7 +1680,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
 
 @op_function("cumulative_trapezoid", reference="torch.cumulative_trapezoid",
              samples=_trapezoid_samples, dtypes=ALL_REAL,
-             node_names=("CumsumBackward0", "DivBackward1"), tolerances=_ILL_CONDITIONED_SPECIAL,
+             node_names=("CumsumBackward0", "DivBackward1"), tolerances=ILL_CONDITIONED_SUMS,
              error_samples=[_raises(RuntimeError, "bool is not supported", np.ones(3, bool))])
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """The running integral of `y` along `dim` by the trapezoidal rule (one fewer element),

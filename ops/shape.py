@@ -1365,12 +1365,20 @@ def _index_positions(shape, index):
     return positions
 
 
+_SMALL_SCATTER = 2048
+
+
 def _add_at(out, index, values):
     """`np.add.at(out, index, values)`, fast: add `values` (broadcast to the shape of
     `out[index]`) into `out` at `index`, full slices and integer arrays; a position the index
     names twice receives every value (see Note [Scatter-add at flat positions]). `out` must
-    be C-contiguous: the sums go into its flat view.
+    be C-contiguous: the sums go into its flat view. (For a 1-D `out`, or below about two
+    thousand values, computing the positions costs more than it saves: `np.add.at` runs as
+    it is.)
     """
+    if out.ndim <= 1 or np.size(values) < _SMALL_SCATTER:
+        np.add.at(out, index, values)
+        return
     positions = _index_positions(out.shape, index)
     values = np.broadcast_to(values, positions.shape)
     np.add.at(out.reshape(-1), positions.reshape(-1), values.reshape(-1))

@@ -742,3 +742,23 @@ def test_float32_decompositions_are_close_to_torch(seed):
         ours = getattr(hg.linalg, name)(hg.tensor(x))
         theirs = getattr(torch.linalg, name)(torch.tensor(x))
         assert_same(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("driver", ["gels", "gelsd", "gelss", "gelsy"])
+def test_lstsq_of_an_empty_matrix_has_torchs_residuals(driver):
+    # gels leaves its residuals 0 for an empty A; gelsd and gelss report ||B||^2
+    ours = hg.linalg.lstsq(hg.zeros(3, 0, dtype=hg.float64), hg.ones(3, 2, dtype=hg.float64),
+                           driver=driver)
+    theirs = torch.linalg.lstsq(torch.zeros(3, 0, dtype=torch.float64),
+                                torch.ones(3, 2, dtype=torch.float64), driver=driver)
+    np.testing.assert_array_equal(ours.residuals.numpy(), theirs.residuals.numpy())
+    np.testing.assert_array_equal(ours.solution.numpy(), theirs.solution.numpy())
+
+
+def test_solve_triangular_takes_its_matrix_as_input_keyword_like_torch():
+    a = np.triu(np.arange(1.0, 10.0).reshape(3, 3))
+    ours = hg.linalg.solve_triangular(input=hg.tensor(a), B=hg.ones(3, 2, dtype=hg.float64),
+                                      upper=True)
+    theirs = torch.linalg.solve_triangular(input=torch.tensor(a),
+                                           B=torch.ones(3, 2, dtype=torch.float64), upper=True)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

@@ -199,3 +199,20 @@ def test_cumsum_double_backward_does_not_cancel_large_terms():
     assert_same(*results)
     assert hg.tensor([1.0, 2.0], requires_grad=True).cumsum(0).grad_fn.name() == \
         "CumsumBackward0"
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "cumsum", "argmax", "logsumexp"])
+def test_numpy_integer_dims_are_accepted_like_torch(name):
+    values = np.arange(6.0).reshape(2, 3)
+    ours = getattr(hg.tensor(values), name)(np.int64(1))
+    theirs = getattr(torch.tensor(values), name)(np.int64(1))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("dim", [None, ()])
+def test_amax_of_an_empty_tensor_without_a_dim_is_torchs_error(dim):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.zeros(0, 2).amax(dim)
+    with pytest.raises(RuntimeError) as ours:
+        hg.zeros(0, 2).amax(dim)
+    assert str(ours.value) == str(theirs.value)

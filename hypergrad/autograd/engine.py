@@ -158,7 +158,8 @@ class Engine:
                 else:
                     buffer = not_ready.get(next_fn)
                 if buffer is None:
-                    buffer = [None] * len(next_fn._input_metadata)   # num_inputs()
+                    # one slot per gradient the node receives: its num_inputs()
+                    buffer = [None] * len(next_fn._input_metadata)
                     if remaining:
                         not_ready[next_fn] = buffer
                 if grad is not None:
