@@ -42,15 +42,22 @@ import math
 import warnings
 
 import numpy as np
-from hypergrad.conformance.domains import FLOATING, Sample, SampleTensor, on_some_inputs, unary
+from hypergrad.conformance.domains import (
+    FLOATING,
+    ILL_CONDITIONED_SUMS,
+    Sample,
+    SampleTensor,
+    error_sample,
+    on_some_inputs,
+    unary,
+)
 
 import hypergrad
 from hypergrad import dtypes as _dtypes
 from hypergrad.plugins import Op, op_function
+from hypergrad.plugins.op import _scalar_type_name
 from hypergrad.tensor import Tensor
 
-_ILL_CONDITIONED_SPECIAL = {"special": {"float32": (1.3e-6, 1e25),
-                                        "float64": (1e-7, 1e188)}}
 _F = "nn.functional."
 _SPECIAL_SUMS = ("inf and huge inputs: HyperGrad sums its matrix products in another order "
                  "than the torch kernels, so inf - inf (NaN) and overflow land elsewhere")
@@ -659,17 +666,61 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(shape, p, dtype):
-    """Bernoulli(1 - p) kept units, scaled by 1 / (1 - p); all zeros when p == 1."""
-    rng = hypergrad.default_generator._rng
+def _dropout(input, p, training, inplace, feature):
+    """ATen's _dropout: zero with probability p and scale the rest by 1 / (1 - p).
+
+    In eval mode, with p == 0 or an empty input it returns `input` itself; with p == 1 it
+    multiplies by zero (so inf and NaN become NaN, as in torch). `feature` draws one number
+    per (sample, channel), shape (N, C, 1, ...), instead of one per element.
+    """
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    dtype = input._data.dtype
     if p == 1:
-        return Tensor._make(np.zeros(shape, dtype))
-    keep = rng.random(shape) >= p
-    return Tensor._make((keep / (1.0 - p)).astype(dtype))
+        mask = np.zeros((), dtype)
+    else:
+        if feature and input.dim() < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        if dtype.kind not in "fc":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{_scalar_type_name(dtype)}")
+        shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if feature else \
+            tuple(input.shape)
+        keep = hypergrad.default_generator._rng.random(shape) >= p
+        mask = (keep / (1.0 - p)).astype(dtype)
+    out = input * Tensor._make(mask)
+    return _inplace(input, out) if inplace else out
 
 
-@op_function(_F + "dropout", aliases=("dropout",), reference=None, dtypes=FLOATING,
-             node_names=("MulBackward0",))
+def _dropout_samples(dims):
+    """The draws that are deterministic in both libraries: eval mode (any p), p == 0 and
+    p == 1 (random masks cannot be compared with torch's generator: the masks themselves are
+    tested in tests/test_nn_functional_extra.py)."""
+
+    def samples(g):   # positional, as torch.dropout (the alias) requires
+        x = g.tensor(g.shape(min_dims=dims[0], max_dims=dims[1]))
+        if g.booleans():
+            return Sample((x, g.sampled_from([0.0, 0.25, 0.5, 1.0]), False))
+        return Sample((x, g.sampled_from([0.0, 1.0]), True))
+
+    return samples
+
+
+def _dropout_error(shape, p, training=True, dtype=np.float32, error_type=RuntimeError,
+                   match=None):
+    return error_sample(np.ones(shape, dtype), p, training, error_type=error_type, match=match)
+
+
+@op_function(_F + "dropout", aliases=("dropout",), reference="torch.nn.functional.dropout",
+             samples=_dropout_samples((0, 3)), dtypes=FLOATING, node_names=("MulBackward0",),
+             error_samples=(
+                 _dropout_error((2, 3), 1.5, error_type=ValueError,
+                                match="dropout probability has to be between 0 and 1, but got "
+                                      "1.5"),
+                 _dropout_error((2, 3), -0.1, error_type=ValueError, match="but got -0.1"),
+                 _dropout_error((2, 3), 0.5, dtype=np.int64,
+                                match="result type Float can't be cast to the desired output "
+                                      "type Long")))
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p).
 
@@ -677,32 +728,65 @@ def dropout(input, p=0.5, training=True, inplace=False):
     The random mask comes from HyperGrad's generator (`hypergrad.manual_seed`).
     """
     _check_p(p)
-    if not training or p == 0:
-        return input
-    out = input * _dropout_mask(tuple(input.shape), p, input._data.dtype)
-    return _inplace(input, out) if inplace else out
+    return _dropout(input, p, training, inplace, feature=False)
 
 
-def _channel_dropout(input, p, training, inplace, batched_dims):
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    shape = tuple(input.shape)
-    mask_shape = shape[:batched_dims] + (1,) * (len(shape) - batched_dims)
-    out = input * _dropout_mask(mask_shape, p, input._data.dtype)
-    return _inplace(input, out) if inplace else out
-
-
-@op_function(_F + "dropout1d", dtypes=FLOATING)
+@op_function(_F + "dropout1d", reference="torch.nn.functional.dropout1d",
+             samples=_dropout_samples((2, 3)), dtypes=FLOATING,
+             node_names=("MulBackward0", "SqueezeBackward1"),
+             error_samples=(
+                 _dropout_error((2, 3, 4), 1.5, error_type=ValueError,
+                                match="dropout probability has to be between 0 and 1"),
+                 _dropout_error((4,), 0.5, False, match="dropout1d: Expected 2D or 3D input, but "
+                                                        "received a 1D input."),
+                 _dropout_error((1, 2, 3, 4), 0.5, match="received a 4D input")))
 def dropout1d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, L) (or (C, L)) input with probability p."""
-    return _channel_dropout(input, p, training, inplace, input.dim() - 1)
+    """Zero whole channels of (N, C, L) (or (C, L)) input with probability p, scaling the
+    rest by 1 / (1 - p)."""
+    _check_p(p)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D "
+                           f"input. Note that dropout1d exists to provide channel-wise dropout "
+                           f"on inputs with 1 spatial dimension, a channel dimension, and an "
+                           f"optional batch dimension (i.e. 2D or 3D inputs).")
+    if input.dim() == 3:
+        return _dropout(input, p, training, inplace, feature=True)
+    if inplace:   # torch unsqueezes the input in place and squeezes it back
+        return _inplace(input, _dropout(input.unsqueeze(0), p, training, False, True)[0]) \
+            if training and p != 0 else input
+    return _dropout(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
 
 
-@op_function(_F + "dropout2d", dtypes=FLOATING)
+@op_function(_F + "dropout2d", reference="torch.nn.functional.dropout2d",
+             samples=_dropout_samples((3, 4)), dtypes=FLOATING, node_names=("MulBackward0",),
+             error_samples=(
+                 _dropout_error((2, 3, 4, 5), 1.5, error_type=ValueError,
+                                match="dropout probability has to be between 0 and 1"),
+                 _dropout_error((4,), 0.5, match="Feature dropout requires at least 2 "
+                                                 "dimensions in the input")))
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, H, W) (or (C, H, W)) input with probability p."""
-    return _channel_dropout(input, p, training, inplace, input.dim() - 2)
+    """Zero whole channels of (N, C, H, W) input with probability p, scaling the rest by
+    1 / (1 - p).
+
+    As in torch, a 3-d input is read as (N, C, L) (with a warning), and inputs of other
+    ranks are deprecated (a warning) but dropped per (N, C) all the same.
+    """
+    _check_p(p)
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead. Note "
+                      f"that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      f"spatial dimensions, a channel dimension, and an optional batch "
+                      f"dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change in "
+                      "a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _dropout(input, p, training, inplace, feature=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1341,19 +1425,16 @@ def _im2col_array(x, kernel, dilation, pads, stride, pad_value=0):
     return cols.reshape(n, c * kh * kw, out_h * out_w), (out_h, out_w)
 
 
-def _col2im_array(cols, size, kernel, dilation, padding, stride):
-    """The adjoint of `_im2col_array`: sum columns (N, C*kh*kw, L) back into (N, C, H, W)."""
+def _col2im_array(cols, size, kernel, dilation, padding, stride, blocks=None):
+    """The adjoint of `_im2col_array`: sum columns (N, C*kh*kw, L) back into (N, C, H, W).
+
+    `blocks` (out_h, out_w) says how many windows the columns hold, if not as many as fit
+    (a transposed convolution's output padding leaves room for more).
+    """
     (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = size, kernel, dilation, padding, stride
     n = cols.shape[0]
     c = cols.shape[1] // (kh * kw)
-    out_h = _blocks(h, kh, dh, ph, ph, sh)
-    out_w = _blocks(w, kw, dw, pw, pw, sw)
-    if cols.shape[1] != c * kh * kw or cols.shape[2] != out_h * out_w:
-        raise RuntimeError(f"Given output_size=({h}, {w}), kernel_size=({kh}, {kw}), "
-                           f"dilation=({dh}, {dw}), padding=({ph}, {pw}), stride=({sh}, {sw}), "
-                           f"expected size of input's dimension 2 to match the calculated "
-                           f"number of sliding blocks {out_h} * {out_w} = {out_h * out_w}, but "
-                           f"got input.size(2)={cols.shape[2]}.")
+    out_h, out_w = blocks or (_blocks(h, kh, dh, ph, ph, sh), _blocks(w, kw, dw, pw, pw, sw))
     cols = cols.reshape(n, c, kh, kw, out_h, out_w)
     padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
     for i in range(kh):
@@ -1382,6 +1463,122 @@ def _batched(x, ndim):
     return (x[None], True) if x.ndim == ndim - 1 else (x, False)
 
 
+def _pair_argument(value, name):
+    """An int or a pair of ints as a pair (torch's `_pair`; other lengths are refused)."""
+    if not isinstance(value, (tuple, list)):
+        return (int(value),) * 2
+    if len(value) != 2:
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(value)}")
+    return tuple(int(v) for v in value)
+
+
+def _check_window(kernel, dilation, padding, stride, order):
+    """im2col/col2im's argument checks (im2col_shape_check.h), in the kernel's `order`."""
+    values = {"kernel": kernel, "dilation": dilation, "padding": padding, "stride": stride}
+    for name in order:
+        height, width = values[name]
+        if name == "padding":
+            if min(height, width) < 0:
+                raise RuntimeError(f"padding should be non-negative, but got pad_height: "
+                                   f"{height} pad_width: {width}")
+        elif min(height, width) <= 0:
+            label = "kernel size" if name == "kernel" else name
+            raise RuntimeError(f"{label} should be greater than zero, but got {name}_height: "
+                               f"{height} {name}_width: {width}")
+
+
+def _check_floating(kernel, array):
+    if array.dtype.kind not in "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{_scalar_type_name(array.dtype)}'")
+
+
+def _window_samples(g):
+    """Window geometry for unfold/fold: kernel, dilation, padding, stride (ints or pairs),
+    and a spatial size each window fits in at least once."""
+    square = g.booleans()       # one int for both axes, or a pair
+
+    def pair(low, high):
+        first = g.integers(low, high)
+        return (first, first) if square else (first, g.integers(low, high))
+
+    kernel, dilation, padding, stride = pair(1, 3), pair(1, 2), pair(0, 1), pair(1, 2)
+    smallest = [max(1, d * (k - 1) + 1 - 2 * p) for k, d, p in zip(kernel, dilation, padding)]
+    size = tuple(g.integers(s, s + 3) for s in smallest)
+    kw = {name: value[0] if square else value for name, value in
+          (("kernel_size", kernel), ("dilation", dilation), ("padding", padding),
+           ("stride", stride))}
+    return size, kernel, dilation, padding, stride, kw
+
+
+def _unfold_samples(g):
+    size, _, _, _, _, kw = _window_samples(g)
+    batch = g.shape(min_dims=0, max_dims=1, max_side=2)   # () is an unbatched input
+    return Sample((g.tensor(batch + (g.integers(1, 2),) + size),), kw)
+
+
+def _fold_samples(g):
+    size, kernel, dilation, padding, stride, kw = _window_samples(g)
+    blocks = [_blocks(s, k, d, p, p, st) for s, k, d, p, st in zip(size, kernel, dilation,
+                                                                   padding, stride)]
+    batch = g.shape(min_dims=0, max_dims=1, max_side=2)
+    columns = g.integers(1, 2) * kernel[0] * kernel[1]
+    return Sample((g.tensor(batch + (columns, blocks[0] * blocks[1])),
+                   size if g.booleans() else list(size)), kw)
+
+
+def _fold_error(shape, *args, match, **kwargs):
+    return error_sample(np.ones(shape, np.float32), *args, match=match, **kwargs)
+
+
+_UNFOLD_ERRORS = (
+    _fold_error((3, 4), 2, error_type=IndexError, match="Dimension out of range"),
+    _fold_error((1, 2, 3, 4, 5), 2, match="Expected 3D or 4D (batch mode) tensor with possibly "
+                                          "0 batch size and other non-zero dimensions for "
+                                          "input, but got: [1, 2, 3, 4, 5]"),
+    _fold_error((2, 0, 4, 5), 2, match="other non-zero dimensions for input, but got: "
+                                       "[2, 0, 4, 5]"),
+    _fold_error((2, 3, 4, 5), 5, match="Given input with spatial size (4, 5), kernel_size=(5, "
+                                       "5), dilation=(1, 1), padding=(0, 0), calculated shape "
+                                       "of the array of sliding blocks as (0, 1), but its "
+                                       "components must be at least one."),
+    _fold_error((2, 3, 4, 5), (2, 0), match="kernel size should be greater than zero, but got "
+                                            "kernel_height: 2 kernel_width: 0"),
+    _fold_error((2, 3, 4, 5), 2, stride=0, match="stride should be greater than zero"),
+    _fold_error((2, 3, 4, 5), 2, dilation=0, match="dilation should be greater than zero"),
+    _fold_error((2, 3, 4, 5), 2, padding=(1, -1), match="padding should be non-negative, but "
+                                                        "got pad_height: 1 pad_width: -1"),
+    _fold_error((2, 3, 4, 5), (2, 2, 2), match="It is expected kernel_size equals to 2, but "
+                                               "got size 3"),
+    _fold_error((2, 3, 4, 5), 2, padding=[1], match="It is expected padding equals to 2, but "
+                                                    "got size 1"),
+    error_sample(np.ones((2, 3, 4, 5), np.int64), 2, error_type=NotImplementedError,
+                 match="\"im2col_out_cpu\" not implemented for 'Long'"),
+)
+
+_FOLD_ERRORS = (
+    _fold_error((2, 3, 4, 4), (3, 3), 2, match="Expected 2D or 3D (batch mode) tensor for "
+                                               "input with possibly 0 batch size and non-zero "
+                                               "dimensions for input, but got: [2, 3, 4, 4]"),
+    _fold_error((0, 4), (3, 3), 2, match="non-zero dimensions for input, but got: [0, 4]"),
+    _fold_error((2, 3, 4), (3, 3), 2, match="Expected size of input's dimension 1 to be "
+                                            "divisible by the product of kernel_size, but got "
+                                            "input.size(1)=3 and kernel_size=(2, 2)."),
+    _fold_error((2, 12, 5), (3, 3), 2, match="Given output_size=(3, 3), kernel_size=(2, 2), "
+                                             "dilation=(1, 1), padding=(0, 0), stride=(1, 1), "
+                                             "expected size of input's dimension 2 to match "
+                                             "the calculated number of sliding blocks 2 * 2 = "
+                                             "4, but got input.size(2)=5."),
+    _fold_error((2, 12, 4), (1, 1), 2, match="calculated number of sliding blocks 0 * 0 = 0"),
+    _fold_error((2, 12, 4), (3, 3), 2, stride=0, match="stride should be greater than zero"),
+    _fold_error((2, 12, 4), (3, 3), 2, padding=-1, match="padding should be non-negative"),
+    _fold_error((2, 12, 4), (3, 3, 3), 2, match="It is expected output_size equals to 2, but "
+                                                "got size 3"),
+    error_sample(np.ones((2, 12, 4), np.int64), (3, 3), 2, error_type=NotImplementedError,
+                 match="\"col2im_out_cpu\" not implemented for 'Long'"),
+)
+
+
 class Unfold(Op):
     """im2col: every kernel_size block of (N, C, H, W) input as a column of (N, C*kh*kw, L).
 
@@ -1391,23 +1588,89 @@ class Unfold(Op):
     name = _F + "unfold"
     node_name = "Im2ColBackward0"
     reference = "torch.nn.functional.unfold"
+    samples = _unfold_samples
     dtypes = FLOATING
+    error_samples = _UNFOLD_ERRORS
 
     def forward(ctx, input, kernel_size, dilation=1, padding=0, stride=1):
-        if input.ndim not in (3, 4):
-            raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
-                               f"{input.ndim}D)")
+        kernel, dilation, padding, stride = (_pair_argument(value, name) for value, name in (
+            (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
+            (stride, "stride")))
+        _check_im2col(input, kernel, dilation, padding, stride)
         x, added = _batched(input, 4)
-        kernel, dilation, padding, stride = (_tuple(v, 2) for v in
-                                             (kernel_size, dilation, padding, stride))
-        ctx.args = (tuple(x.shape[2:]), kernel, dilation, padding, stride, added)
+        ctx.args = (tuple(x.shape[2:]), kernel, dilation, padding, stride)
         cols, _ = _im2col_array(x, kernel, dilation, (padding[0], padding[0], padding[1],
                                                      padding[1]), stride)
         return cols[0] if added else cols
 
     def backward(ctx, grad):
-        size, kernel, dilation, padding, stride, _ = ctx.args
-        return Fold.apply(grad, size, kernel, dilation, padding, stride)
+        return Fold.apply(grad, *ctx.args)
+
+
+def _dim_size(shape, dim):
+    """shape[dim], or torch's IndexError for a dim the tensor does not have."""
+    if not shape:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if dim >= len(shape):
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-len(shape)}, {len(shape) - 1}], but got {dim})")
+    return shape[dim]
+
+
+def _check_im2col(x, kernel, dilation, padding, stride):
+    """torch's im2col_shape_check: the arguments, then a 3-d or 4-d input, then room for
+    at least one window."""
+    _check_window(kernel, dilation, padding, stride, ("kernel", "dilation", "padding",
+                                                      "stride"))
+    shape = x.shape
+    valid = _dim_size(shape, 1) != 0 and _dim_size(shape, 2) != 0
+    if not ((x.ndim == 3 and shape[0] and valid) or (x.ndim == 4 and valid and shape[3])):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: {list(shape)}")
+    size = shape[-2:]
+    blocks = [_blocks(s, k, d, p, p, st) for s, k, d, p, st in zip(size, kernel, dilation,
+                                                                   padding, stride)]
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given input with spatial size ({size[0]}, {size[1]}), kernel_size="
+                           f"({kernel[0]}, {kernel[1]}), dilation=({dilation[0]}, "
+                           f"{dilation[1]}), padding=({padding[0]}, {padding[1]}), calculated "
+                           f"shape of the array of sliding blocks as ({blocks[0]}, "
+                           f"{blocks[1]}), but its components must be at least one.")
+    _check_floating("im2col_out_cpu", x)
+
+
+def _check_col2im(cols, size, kernel, dilation, padding, stride):
+    """torch's col2im_shape_check: the arguments, a 2-d or 3-d input, whole kernels in the
+    rows, and one column per sliding block."""
+    _check_window(kernel, dilation, padding, stride, ("kernel", "stride", "dilation",
+                                                      "padding"))
+    shape = cols.shape
+    if not ((cols.ndim == 2 and shape[0] and shape[1]) or (cols.ndim == 3 and shape[1] and
+                                                            shape[2])):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           f"batch size and non-zero dimensions for input, but got: "
+                           f"{list(shape)}")
+    planes, length = shape[-2:]
+    if planes % (kernel[0] * kernel[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
+                           f"product of kernel_size, but got input.size(1)={planes} and "
+                           f"kernel_size=({kernel[0]}, {kernel[1]}).")
+    blocks = [_blocks(s, k, d, p, p, st) for s, k, d, p, st in zip(size, kernel, dilation,
+                                                                   padding, stride)]
+    where = (f"Given output_size=({size[0]}, {size[1]}), kernel_size=({kernel[0]}, "
+             f"{kernel[1]}), dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, "
+             f"{padding[1]}), stride=({stride[0]}, {stride[1]}), ")
+    if length != blocks[0] * blocks[1]:
+        raise RuntimeError(f"{where}expected size of input's dimension 2 to match the "
+                           f"calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={length}.")
+    if min(blocks) < 1:
+        raise RuntimeError(f"{where}calculated shape of the array of sliding blocks as "
+                           f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
+    if min(size) < 1:
+        raise RuntimeError(f"Expected output spatial size to be positive, but got: "
+                           f"output_size=({size[0]}, {size[1]}).")
+    _check_floating("col2im_out_cpu", cols)
 
 
 class Fold(Op):
@@ -1419,15 +1682,16 @@ class Fold(Op):
     name = _F + "fold"
     node_name = "Col2ImBackward0"
     reference = "torch.nn.functional.fold"
+    samples = _fold_samples
     dtypes = FLOATING
+    error_samples = _FOLD_ERRORS
 
     def forward(ctx, input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-        if input.ndim not in (2, 3):
-            raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors "
-                               f"are supported (got {input.ndim}D)")
+        args = tuple(_pair_argument(value, name) for value, name in (
+            (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"),
+            (padding, "padding"), (stride, "stride")))
+        _check_col2im(input, *args)
         cols, added = _batched(input, 3)
-        args = tuple(_tuple(v, 2) for v in (output_size, kernel_size, dilation, padding,
-                                             stride))
         ctx.args = args[1:]
         out = _col2im_array(cols, *args)
         return out[0] if added else out
@@ -1469,7 +1733,7 @@ class Convolution(Op):
         cols, (out_h, out_w) = _im2col_array(x4, w4.shape[2:], dilation,
                                              (padding[0], padding[0], padding[1], padding[1]),
                                              stride)
-        cols = cols.reshape(n, groups, -1, out_h * out_w)
+        cols = cols.reshape(n, groups, cols.shape[1] // groups, out_h * out_w)
         kernels = w4.reshape(groups, out_channels // groups, -1)
         out = np.matmul(kernels[None], cols).reshape(n, out_channels, out_h, out_w)
         if bias is not None:
@@ -1482,16 +1746,18 @@ class Convolution(Op):
         size, kernel, dilation, padding, stride, groups = ctx.geometry
         n, channels = x.shape[0], x.shape[1]
         out_channels = weight.shape[0]
-        grouped = grad.reshape(n, groups, out_channels // groups, -1)
+        positions = math.prod(grad.shape[2:])   # explicit sizes: a batch may be empty
+        grouped = grad.reshape(n, groups, out_channels // groups, positions)
         grad_x = grad_w = grad_b = None
         if need_x:
             kernels = weight.reshape(groups, out_channels // groups, -1)
             cols = kernels.transpose(1, 2).matmul(grouped).reshape(n, channels * kernel[0] *
-                                                                    kernel[1], -1)
+                                                                    kernel[1], positions)
             grad_x = Fold.apply(cols, size, kernel, dilation, padding, stride).reshape(x.shape)
         if need_w:
             cols = Unfold.apply(x.reshape(n, channels, *size), kernel, dilation, padding, stride)
-            cols = cols.reshape(n, groups, channels // groups * kernel[0] * kernel[1], -1)
+            cols = cols.reshape(n, groups, channels // groups * kernel[0] * kernel[1],
+                                positions)
             grad_w = grouped.matmul(cols.transpose(2, 3)).sum(0).reshape(weight.shape)
         if need_b:
             grad_b = grad.sum((0,) + tuple(range(2, grad.dim())))
@@ -1503,13 +1769,14 @@ class ConvTranspose(Op):
 
     out = fold(W^T @ x) + b;  d/dx = W @ unfold(grad);  d/dW = x @ unfold(grad)^T;
     d/db = grad summed over batch and positions
+    (fold and unfold over exactly x's H x W windows: `output_padding` adds rows and columns
+    at the bottom and right that windows may not reach)
     """
 
     node_name = "ConvolutionBackward0"
     inputs = 3
 
     def forward(ctx, x, weight, bias, stride, padding, output_padding, groups, dilation):
-        _same_dtype("expected scalar type {} but found {}", x, weight, bias)
         spatial = x.ndim - 2
         stride, padding, dilation = _conv_geometry(spatial, stride, padding, dilation)
         output_padding = (0, _tuple(output_padding, 1)[0]) if spatial == 1 else \
@@ -1521,25 +1788,30 @@ class ConvTranspose(Op):
         size = tuple((s - 1) * st - 2 * p + d * (k - 1) + op + 1 for s, st, p, d, k, op in zip(
             (h, w), stride, padding, dilation, kernel, output_padding))
         ctx.save_for_backward(x, weight)
-        ctx.geometry = (kernel, dilation, padding, stride, groups)
+        ctx.geometry = (kernel, dilation, padding, stride, output_padding, groups)
         kernels = w4.reshape(groups, in_channels // groups, -1)
         cols = np.matmul(kernels.transpose(0, 2, 1)[None],
                          x4.reshape(n, groups, in_channels // groups, h * w))
         out = _col2im_array(cols.reshape(n, out_channels * kernel[0] * kernel[1], h * w), size,
-                            kernel, dilation, padding, stride)
+                            kernel, dilation, padding, stride, blocks=(h, w))
         if bias is not None:
-            out = out + bias.reshape(1, -1, 1, 1)
+            out = out + bias.reshape(1, -1, 1, 1).astype(out.dtype)
         return out[:, :, 0, :] if spatial == 1 else out
 
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        kernel, dilation, padding, stride, groups = ctx.geometry
+        kernel, dilation, padding, stride, output_padding, groups = ctx.geometry
         n, in_channels = x.shape[0], x.shape[1]
+        positions = math.prod(x.shape[2:])
         grad4 = grad.unsqueeze(2) if grad.dim() == 3 else grad
-        cols = Unfold.apply(grad4, kernel, dilation, padding, stride)
-        cols = cols.reshape(n, groups, -1, cols.shape[-1])
-        grouped_x = x.reshape(n, groups, in_channels // groups, -1)
+        # pad by `padding` before, and after by padding - output_padding (a crop if negative):
+        # then the windows of unfold are exactly the H x W ones forward folded
+        framed = pad(grad4, [padding[1], padding[1] - output_padding[1], padding[0],
+                             padding[0] - output_padding[0]])
+        cols = Unfold.apply(framed, kernel, dilation, 0, stride)
+        cols = cols.reshape(n, groups, cols.shape[1] // groups, positions)
+        grouped_x = x.reshape(n, groups, in_channels // groups, positions)
         grad_x = grad_w = grad_b = None
         if need_x:
             kernels = weight.reshape(groups, in_channels // groups, -1)
@@ -1642,35 +1914,220 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
-                    spatial):
-    unbatched = input.dim() == spatial + 1
-    if unbatched:
-        input = input.unsqueeze(0)
+def _conv_parameter(value, name, dims, spatial):
+    """stride, padding, ... as a tuple of `dims` ints (weight.dim() - 2): torch's
+    expand_param_if_needed, after its binding made an int `spatial` copies of itself."""
+    values = [int(v) for v in value] if isinstance(value, (tuple, list)) else [int(value)] * \
+        spatial
+    if len(values) == 1:
+        values = values * dims
+    if len(values) != dims:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {dims} "
+                           f"values to match the convolution dimensions, but got "
+                           f"{name}={values}")
+    return tuple(values)
+
+
+def _check_conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation):
+    """torch's checks of a transposed convolution (check_shape_forward and the CPU kernel's),
+    on a batched input and the expanded parameters."""
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(output_padding) < 0:
+        raise RuntimeError("negative output_padding is not supported")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) < 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if weight.dim() != input.dim():
+        raise RuntimeError(f"Expected {weight.dim()}-dimensional input for {weight.dim()}-"
+                           f"dimensional weight {list(weight.shape)}, but got {input.dim()}-"
+                           f"dimensional input of size {list(input.shape)} instead")
+    if weight.shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           f"instead")
     if input.shape[1] != weight.shape[0]:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
                            f"input{list(input.shape)} to have {weight.shape[0]} channels, but "
                            f"got {input.shape[1]} channels instead")
+    channels = weight.shape[1] * groups
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != channels):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"bias to be 1-dimensional with {channels} elements, but got bias of "
+                           f"size {list(bias.shape)} instead")
+    if input.shape[0] and input.shape[1] and 0 in input.shape[2:]:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input "
+                           f"shape: {list(input.shape)}")
+    _check_conv_transpose_dtypes(input, weight, bias)
+    # the CPU kernel works in 2-d: a 1-d convolution has height 1
+    lead = (2 - len(stride)) * (1,)
+    dilation2, stride2 = lead + tuple(dilation), lead + tuple(stride)
+    if min(dilation) == 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
+                           f"{dilation2[0]}, dilation_width: {dilation2[1]}")
+    extra = (2 - len(stride)) * (0,) + tuple(output_padding)
+    if any(e >= s and e >= d for e, s, d in zip(extra, stride2, dilation2)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but "
+                           f"got output_padding_height: {extra[0]} output_padding_width: "
+                           f"{extra[1]} stride_height: {stride2[0]} stride_width: {stride2[1]} "
+                           f"dilation_height: {dilation2[0]} dilation_width: {dilation2[1]}")
+    sizes = tuple(input.shape[2:])
+    out = tuple((s - 1) * st - 2 * p + d * (k - 1) + e + 1 for s, st, p, d, k, e in zip(
+        sizes, stride, padding, dilation, weight.shape[2:], output_padding))
+    if min(out) < 1:
+        pad_size = (1,) * (2 - len(sizes))
+        raise RuntimeError("Given input size per channel: ({}). Calculated output size per "
+                           "channel: ({}). Output size is too small".format(
+                               " x ".join(map(str, pad_size + sizes)),
+                               " x ".join(map(str, pad_size + out))))
+
+
+def _check_conv_transpose_dtypes(input, weight, bias):
+    """Input and weight must have one dtype. A bias of another dtype is refused for a float32
+    input (torch's oneDNN kernel) and cast for a float64 one (its reference kernel)."""
+    names = {"float32": "Float", "float64": "Double"}
+    x, w = input._data.dtype, weight._data.dtype
+    if x != w:
+        if x == np.float32:
+            raise RuntimeError(f"Input type (torch.{names.get(x.name, x.name)}Tensor) and weight "
+                               f"type (torch.{names.get(w.name, w.name)}Tensor) should be the "
+                               f"same or input should be a MKLDNN tensor and weight is a dense "
+                               f"tensor")
+        raise RuntimeError(f"expected scalar type {_scalar_type_name(x)} but found "
+                           f"{_scalar_type_name(w)}")
+    if bias is not None and bias._data.dtype != x and x == np.float32:
+        b = bias._data.dtype
+        raise RuntimeError(f"Input type (torch.FloatTensor) and bias type (torch."
+                           f"{names.get(b.name, b.name)}Tensor) should be the same or input "
+                           f"should be a MKLDNN tensor and bias is a dense tensor")
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                    spatial):
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) "
+                           f"input to conv_transpose{spatial}d, but got input of size: "
+                           f"{list(input.shape)}")
+    unbatched = input.dim() == spatial + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    dims = weight.dim() - 2
+    if dims < 1:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride, padding, dilation, output_padding = (
+        _conv_parameter(value, name, dims, spatial) for value, name in (
+            (stride, "stride"), (padding, "padding"), (dilation, "dilation"),
+            (output_padding, "output_padding")))
+    _check_conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation)
     out = ConvTranspose.apply(input, weight, bias, stride, padding, output_padding, groups,
                               dilation)
     return out.squeeze(0) if unbatched else out
 
 
+def _conv_transpose_samples(spatial):
+    """Grouped, strided, dilated and padded transposed convolutions, with the output padding
+    that picks among the output sizes a strided convolution maps to the same input size."""
+
+    def samples(g):
+        groups = g.sampled_from([1, 2])
+        channels, per_group = groups * g.integers(1, 2), g.integers(1, 2)
+        kernel = tuple(g.integers(1, 3) for _ in range(spatial))
+        size = tuple(g.integers(1, 3) for _ in range(spatial))
+        stride = tuple(g.integers(1, 2) for _ in range(spatial))
+        dilation = tuple(g.integers(1, 2) for _ in range(spatial))
+        padding = tuple(
+            g.integers(0, 1) if (s - 1) * st + d * (k - 1) >= 2 else 0
+            for s, st, d, k in zip(size, stride, dilation, kernel))
+        output_padding = tuple(g.integers(0, max(st, d) - 1) for st, d in zip(stride, dilation))
+        batch = g.shape(min_dims=0, max_dims=1, max_side=2)   # () is an unbatched input
+        x = g.tensor(batch + (channels,) + size, special=False)
+        bias = g.tensor((groups * per_group,), dtype=x.array.dtype.name, special=False) \
+            if g.booleans() else None
+        kw = {"groups": groups}
+        for name, value, default in (("stride", stride, 1), ("padding", padding, 0),
+                                     ("dilation", dilation, 1),
+                                     ("output_padding", output_padding, 0)):
+            if set(value) != {default} or g.booleans():
+                kw[name] = value if len(set(value)) > 1 or g.booleans() else value[0]
+        return Sample((x, g.tensor((channels, per_group) + kernel, special=False), bias), kw)
+
+    return samples
+
+
+def _conv_transpose_errors(spatial):
+    shape, kernel = (2, 4) + (3,) * spatial, (2,) * spatial
+
+    def sample(x_shape=shape, w_shape=(4, 3) + kernel, bias=None, x_dtype=np.float32,
+               w_dtype=np.float32, match=None, **kwargs):
+        return error_sample(np.ones(x_shape, x_dtype), np.ones(w_shape, w_dtype), bias,
+                            match=match, **kwargs)
+
+    return (
+        sample(x_shape=(3,) * spatial, match=f"Expected {spatial + 1}D (unbatched) or "
+                                             f"{spatial + 2}D (batched) input to "
+                                             f"conv_transpose{spatial}d, but got input of size: "
+                                             f"{[3] * spatial}"),
+        sample(x_shape=(2, 3) + (3,) * spatial, match="Given transposed=1, weight of size "
+                                                      f"{[4, 3] + [2] * spatial}, expected "
+                                                      "input"),
+        sample(groups=3, match="expected weight to be divisible by 3 at dimension 0"),
+        sample(groups=5, match="Given groups=5, expected weight to be at least 5 at dimension 0"),
+        sample(groups=0, match="non-positive groups is not supported"),
+        sample(bias=np.ones(5, np.float32), match="expected bias to be 1-dimensional with 3 "
+                                                  "elements, but got bias of size [5] instead"),
+        sample(stride=0, match="non-positive stride is not supported"),
+        sample(padding=-1, match="negative padding is not supported"),
+        sample(output_padding=-1, match="negative output_padding is not supported"),
+        sample(stride=2, output_padding=2, match="output padding must be smaller than either "
+                                                 "stride or dilation"),
+        sample(dilation=-1, x_dtype=np.float64, w_dtype=np.float64,
+               match="dilation should be greater than zero"),
+        sample(padding=3, x_dtype=np.float64, w_dtype=np.float64,
+               match="Output size is too small"),
+        sample(stride=(1, 2, 3), match=f"expected stride to be a single integer value or a list "
+                                       f"of {spatial} values to match the convolution "
+                                       f"dimensions, but got stride=[1, 2, 3]"),
+        sample(x_shape=(2, 4, 0) + (3,) * (spatial - 1),
+               match="Only zero batch or zero channel inputs are supported"),
+        sample(w_dtype=np.float64, match="Input type (torch.FloatTensor) and weight type "
+                                         "(torch.DoubleTensor) should be the same"),
+        sample(x_dtype=np.float64, match="expected scalar type Double but found Float"),
+    )
+
+
 @op_function(_F + "conv_transpose1d", reference="torch.nn.functional.conv_transpose1d",
-             dtypes=FLOATING, node_names=("ConvolutionBackward0",))
+             samples=_conv_transpose_samples(1), error_samples=_conv_transpose_errors(1),
+             dtypes=FLOATING, node_names=("ConvolutionBackward0", "SqueezeBackward1"))
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """1-d transposed convolution; weight is (C_in, C_out/groups, k)."""
+    """1-d transposed convolution of (N, C_in, L) input; weight is (C_in, C_out/groups, k).
+
+    A bias of another dtype than the input is refused for float32 input and cast for float64
+    input, as torch's oneDNN and reference CPU kernels do for batched input.
+    """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 1)
 
 
 @op_function(_F + "conv_transpose2d", reference="torch.nn.functional.conv_transpose2d",
-             dtypes=FLOATING, node_names=("ConvolutionBackward0",))
+             samples=_conv_transpose_samples(2), error_samples=_conv_transpose_errors(2),
+             dtypes=FLOATING, node_names=("ConvolutionBackward0", "SqueezeBackward1"))
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-d transposed convolution (the gradient of conv2d w.r.t. its input, as a layer);
-    weight is (C_in, C_out/groups, kh, kw)."""
+    weight is (C_in, C_out/groups, kh, kw).
+
+    A bias of another dtype than the input is refused for float32 input and cast for float64
+    input, as torch's oneDNN and reference CPU kernels do for batched input.
+    """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 2)
 
@@ -2101,7 +2558,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 @op_function(_F + "avg_pool2d", reference="torch.nn.functional.avg_pool2d",
-             tolerances=_ILL_CONDITIONED_SPECIAL,  # sums of +-1e30: see ops/reduction.py
+             tolerances=ILL_CONDITIONED_SUMS,
              samples=_pool_samples(2, lambda g: {"count_include_pad": g.booleans()}),
              dtypes=FLOATING, node_names=("AvgPool2DBackward0",))
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -2118,6 +2575,16 @@ def _adaptive_matrix(size, out):
     return _Rows.windows(starts, ends, 1.0 / (ends - starts), size)
 
 
+def _check_adaptive_grad(grad, kernel):
+    """torch's adaptive pooling backward refuses an empty gradient in any but the first dim,
+    even where the forward accepted it (an output size of 0, no channels)."""
+    for dim in range(1, grad.dim()):
+        if grad.shape[dim] == 0:
+            raise RuntimeError(f"{kernel}_backward(): Expected grad_output to have non-zero size "
+                               f"for non-batch dimensions, but grad_output has sizes "
+                               f"{list(grad.shape)} with dimension {dim} being empty")
+
+
 class AdaptiveAvgPool2d(_SeparableMap):
     """Average pooling to a fixed output size.  d/dx = the gradient spread back."""
 
@@ -2126,47 +2593,148 @@ class AdaptiveAvgPool2d(_SeparableMap):
     def forward(ctx, x, maps):
         return _map_forward(ctx, x, maps)
 
+    def backward(ctx, grad):
+        _check_adaptive_grad(grad, "adaptive_avg_pool2d")
+        return AxisMap.apply(grad, _transposed(ctx.maps))
 
-def _adaptive_sizes(input, output_size, spatial):
-    """The output size as a tuple; None keeps the input's size along that axis."""
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * spatial
-    return tuple(input.shape[-spatial + i] if s is None else int(s) for i, s in enumerate(sizes))
+
+class AdaptiveAvgPool3d(_SeparableMap):
+    """3-d average pooling to a fixed output size (interpolate's "area" mode on 5-d input).
+
+    d/dx = the gradient spread back
+    """
+
+    node_name = "AdaptiveAvgPool3DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+    def backward(ctx, grad):
+        _check_adaptive_grad(grad, "adaptive_avg_pool3d")
+        return AxisMap.apply(grad, _transposed(ctx.maps))
+
+
+def _adaptive_sizes(input, output_size):
+    """The output size (torch's `_list_with_default`): an int stays one, None in a sequence
+    keeps the input's size along that axis."""
+    if not isinstance(output_size, (tuple, list)):
+        return (int(output_size),) * 2
+    if input.dim() <= len(output_size):
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+    sizes = tuple(input.shape[input.dim() - len(output_size):])
+    return tuple(size if s is None else int(s) for s, size in zip(output_size, sizes))
+
+
+def _adaptive_avg_pool(input, sizes, spatial):
+    """ATen's adaptive_avg_pool2d/3d: a plain mean for an output of size 1, else the pooling
+    op."""
+    name = f"adaptive_avg_pool{spatial}d"
+    if len(sizes) != spatial:
+        raise RuntimeError(f"{name}: output_size must be {spatial}")
+    if min(sizes) < 0:
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {{{', '.join(map(str, sizes))}}}")
+    if sizes == (1,) * spatial:
+        return input.mean(tuple(range(-1, -spatial - 1, -1)), keepdim=True)
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"{name}(): Expected {spatial + 1}D or {spatial + 2}D tensor, but got "
+                           f"{list(input.shape)}")
+    for axis in range(input.dim() - spatial, input.dim()):
+        if input.shape[axis] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {axis} being empty")
+    _check_floating(name if spatial == 2 else name + "_cpu", input._data)
+    first = input.dim() - spatial
+    maps = tuple((first + i, _adaptive_matrix(input.shape[first + i], sizes[i]))
+                 for i in range(spatial))
+    return (AdaptiveAvgPool2d if spatial == 2 else AdaptiveAvgPool3d).apply(input, maps)
+
+
+def _adaptive_samples(spatial):
+    """(N, C, *spatial) or unbatched input, and output sizes that do and do not divide the
+    input's (larger ones too; 1 is torch's plain-mean path), as ints, tuples or lists."""
+
+    def samples(g):
+        shape = g.shape(min_dims=spatial + 1, max_dims=spatial + 2, max_side=5)
+        sizes = [g.integers(0, 6) if g.booleans() else g.integers(1, 2)
+                 for _ in range(spatial)]
+        if g.booleans():
+            output_size = sizes[0]
+        elif spatial == 2 and g.booleans():
+            output_size = tuple(None if g.booleans() else s for s in sizes)
+        else:
+            output_size = sizes if g.booleans() else tuple(sizes)
+        return Sample((g.tensor(shape), output_size))
+
+    return samples
+
+
+def _pool_error(shape, output_size, dtype=np.float32, error_type=RuntimeError, match=None):
+    return error_sample(np.ones(shape, dtype), output_size, error_type=error_type, match=match)
 
 
 @op_function(_F + "adaptive_avg_pool2d", reference="torch.nn.functional.adaptive_avg_pool2d",
-             dtypes=FLOATING, node_names=("AdaptiveAvgPool2DBackward0", "MeanBackward1"))
+             samples=_adaptive_samples(2), dtypes=FLOATING,
+             tolerances=ILL_CONDITIONED_SUMS,
+             node_names=("AdaptiveAvgPool2DBackward0", "MeanBackward1"),
+             error_samples=(
+                 _pool_error((2, 3), (3, 3), error_type=ValueError,
+                             match="Input dimension should be at least 3"),
+                 _pool_error((2, 3), 2, match="adaptive_avg_pool2d(): Expected 3D or 4D tensor, "
+                                              "but got [2, 3]"),
+                 _pool_error((1, 2, 3, 4, 5), (2, 2), match="Expected 3D or 4D tensor, but got "
+                                                            "[1, 2, 3, 4, 5]"),
+                 _pool_error((1, 2, 3, 4), (2, 2, 2), match="adaptive_avg_pool2d: output_size "
+                                                            "must be 2"),
+                 _pool_error((2, 3, 4), (2,), match="adaptive_avg_pool2d: output_size must be 2"),
+                 _pool_error((2, 3, 4), (1, -1), match="elements of output_size must be greater "
+                                                       "than or equal to 0 but received {1, -1}"),
+                 _pool_error((2, 3, 0, 5), 2, match="Expected input to have non-zero size for "
+                                                    "non-batch dimensions, but input has sizes "
+                                                    "[2, 3, 0, 5] with dimension 2 being empty"),
+                 _pool_error((2, 3, 4), 2, np.int64, NotImplementedError,
+                             "\"adaptive_avg_pool2d\" not implemented for 'Long'")))
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling of (N, C, H, W) input to (N, C, *output_size); None keeps a size.
 
     An output of size 1 is a plain mean over H and W, as in torch (grad_fn MeanBackward1).
     """
-    sizes = _adaptive_sizes(input, output_size, 2)
-    if sizes == (1, 1):
-        return input.mean((-2, -1), keepdim=True)
-    maps = tuple((input.dim() - 2 + i, _adaptive_matrix(input.shape[-2 + i], sizes[i]))
-                 for i in range(2))
-    return AdaptiveAvgPool2d.apply(input, maps)
+    return _adaptive_avg_pool(input, _adaptive_sizes(input, output_size), 2)
 
 
 @op_function(_F + "adaptive_avg_pool1d", reference="torch.nn.functional.adaptive_avg_pool1d",
-             dtypes=FLOATING, node_names=("SqueezeBackward1",))
+             samples=_adaptive_samples(1), dtypes=FLOATING,
+             tolerances=ILL_CONDITIONED_SUMS, node_names=("SqueezeBackward1",),
+             error_samples=(
+                 _pool_error((4,), 2, match="Expected 2 to 3 dimensions, but got 1-dimensional "
+                                            "tensor for argument #1 'self' (while checking "
+                                            "arguments for adaptive_avg_pool1d)"),
+                 _pool_error((1, 2, 3, 4), 2, match="Expected 2 to 3 dimensions, but got "
+                                                    "4-dimensional tensor"),
+                 _pool_error((2, 3, 4), (3, 2), match="adaptive_avg_pool1d() argument "
+                                                      "'output_size' should contain one int "
+                                                      "(got 2)"),
+                 _pool_error((2, 3, 4), -1, match="elements of output_size must be greater than "
+                                                  "or equal to 0 but received {1, -1}"),
+                 _pool_error((2, 3, 0), 2, match="with dimension 3 being empty"),
+                 _pool_error((2, 3, 4), 2, np.int64, NotImplementedError,
+                             "\"adaptive_avg_pool2d\" not implemented for 'Long'")))
 def adaptive_avg_pool1d(input, output_size):
     """Average pooling of (N, C, L) input to (N, C, output_size)."""
-    (size,) = _tuple(output_size, 1)
-    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
-
-
-class UpsampleNearest2d(_SeparableMap):
-    """Nearest-neighbour upsampling: each output copies input[floor(o * scale)]."""
-
-    node_name = "UpsampleNearest2DBackward0"
-
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    if not 2 <= input.dim() <= 3:
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"adaptive_avg_pool1d)")
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,)
+    if len(sizes) != 1:
+        raise RuntimeError(f"adaptive_avg_pool1d() argument 'output_size' should contain one int "
+                           f"(got {len(sizes)})")
+    return _adaptive_avg_pool(input.unsqueeze(-2), (1, int(sizes[0])), 2).squeeze(-2)
 
 
 class UpsampleNearest1d(_SeparableMap):
-    """Nearest-neighbour upsampling of the last axis."""
+    """Nearest-neighbour resizing of the last axis: output o copies input floor(o * scale)."""
 
     node_name = "UpsampleNearest1DBackward0"
 
@@ -2174,17 +2742,53 @@ class UpsampleNearest1d(_SeparableMap):
         return _map_forward(ctx, x, maps)
 
 
-class UpsampleBilinear2d(_SeparableMap):
-    """Bilinear upsampling: each output mixes its two nearest inputs along each axis."""
+class UpsampleNearest2d(_SeparableMap):
+    """Nearest-neighbour resizing of the last two axes."""
 
-    node_name = "UpsampleBilinear2DBackward0"
+    node_name = "UpsampleNearest2DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+class UpsampleNearest3d(_SeparableMap):
+    """Nearest-neighbour resizing of the last three axes."""
+
+    node_name = "UpsampleNearest3DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+class UpsampleNearestExact1d(_SeparableMap):
+    """"nearest-exact" resizing of the last axis: output o copies floor((o + 0.5) * scale)."""
+
+    node_name = "UpsampleNearestExact1DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+class UpsampleNearestExact2d(_SeparableMap):
+    """"nearest-exact" resizing of the last two axes."""
+
+    node_name = "UpsampleNearestExact2DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+class UpsampleNearestExact3d(_SeparableMap):
+    """"nearest-exact" resizing of the last three axes."""
+
+    node_name = "UpsampleNearestExact3DBackward0"
 
     def forward(ctx, x, maps):
         return _map_forward(ctx, x, maps)
 
 
 class UpsampleLinear1d(_SeparableMap):
-    """Linear upsampling of the last axis."""
+    """Linear resizing of the last axis: each output mixes its two nearest inputs."""
 
     node_name = "UpsampleLinear1DBackward0"
 
@@ -2192,79 +2796,360 @@ class UpsampleLinear1d(_SeparableMap):
         return _map_forward(ctx, x, maps)
 
 
-def _nearest_matrix(size, out, scale, compute_dtype):
-    """torch's "nearest": input index floor(o * s) (s = 1/scale_factor, or size/out)."""
-    s = compute_dtype.type(1.0 / scale if scale else size / out)
-    indices = np.minimum(np.floor(np.arange(out, dtype=compute_dtype) * s).astype(np.int64),
-                         size - 1)
+class UpsampleBilinear2d(_SeparableMap):
+    """Bilinear resizing: linear along each of the last two axes."""
+
+    node_name = "UpsampleBilinear2DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+class UpsampleTrilinear3d(_SeparableMap):
+    """Trilinear resizing: linear along each of the last three axes."""
+
+    node_name = "UpsampleTrilinear3DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+class UpsampleBicubic2d(_SeparableMap):
+    """Bicubic resizing: each output mixes 4 x 4 inputs with Keys' cubic weights (a = -0.75)."""
+
+    node_name = "UpsampleBicubic2DBackward0"
+
+    def forward(ctx, x, maps):
+        return _map_forward(ctx, x, maps)
+
+
+def _scale(size, out, scale, compute_dtype):
+    """Input positions per output position (area_pixel_compute_scale without align_corners):
+    1 / scale_factor when one was given, else size / out, in the kernel's dtype."""
+    dtype = compute_dtype.type
+    return dtype(1.0 / scale) if scale else dtype(size) / dtype(out)
+
+
+# Note [torch's resizing backward shortcuts]
+#   Some of torch 2.13's resizing backward kernels take shortcuts their forward kernels do
+#   not: the backward of "nearest" on 3-d and 5-d input copies an unchanged size and halves a
+#   doubled one exactly, and that of "bicubic" copies when no size changes, while the forward
+#   follows the scale factor (nearest by 1.2 on a size of 4 gives 4 outputs picking inputs
+#   0, 0, 1, 2, whose gradient torch routes to 0, 1, 2, 3). There torch's gradient is not the
+#   derivative of its output; HyperGrad's is.
+def _nearest_matrix(size, out, scale, compute_dtype, exact=False, shortcuts=False):
+    """torch's "nearest" (input index floor(o * s)) or "nearest-exact" (floor((o + 0.5) * s)).
+
+    The kernels floor in float32 (`floorf`). torch's 2-d "nearest" kernel (`shortcuts`)
+    computes in float32 throughout and copies an unchanged size and halves a doubled one
+    exactly, whatever the scale factor said.
+    """
+    if shortcuts:
+        if out in (size, 2 * size):
+            return _selection(np.arange(out) // (out // size), size)
+        compute_dtype = np.dtype(np.float32)
+    s = _scale(size, out, scale, compute_dtype)
+    positions = np.arange(out, dtype=compute_dtype) + compute_dtype.type(0.5 if exact else 0)
+    source = (positions * s).astype(np.float32)
+    indices = np.minimum(np.floor(source).astype(np.int64), size - 1)
     return _selection(indices, size)
 
 
-def _linear_matrix(size, out, scale, align_corners, compute_dtype):
-    """torch's linear interpolation weights (area_pixel_compute_source_index)."""
+def _source_positions(size, out, scale, align_corners, compute_dtype, cubic=False):
+    """Where each output sits on the input axis (area_pixel_compute_source_index)."""
     dtype = compute_dtype.type
+    o = np.arange(out, dtype=compute_dtype)
     if align_corners:
-        s = dtype((size - 1) / (out - 1)) if out > 1 else dtype(0)
-        source = np.arange(out, dtype=compute_dtype) * s
-    else:
-        s = dtype(1.0 / scale if scale else size / out)
-        source = np.maximum(s * (np.arange(out, dtype=compute_dtype) + dtype(0.5)) - dtype(0.5),
-                            dtype(0))
-    low = np.minimum(source.astype(np.int64), size - 1)
-    weight_high = np.clip(source - low, 0, 1)
+        s = dtype(size - 1) / dtype(out - 1) if out > 1 else dtype(0)
+        return o * s
+    # scale * (o + 0.5) - 0.5 with one rounding, as the fused multiply-add torch's compiled
+    # kernel does (an input of size 1 resized to 3 must put output 1 just past input 0)
+    exact = np.float64(_scale(size, out, scale, compute_dtype)) * (o.astype(np.float64) + 0.5)
+    source = (exact - 0.5).astype(compute_dtype)
+    return source if cubic else np.maximum(source, dtype(0))
+
+
+def _floor_and_fraction(source, size):
+    """torch's guard_index_and_lambda: the input index at or below, and how far past it."""
+    low = np.minimum(np.floor(source).astype(np.int64), size - 1)
+    return low, np.clip(source - low, 0, 1)
+
+
+def _linear_matrix(size, out, scale, align_corners, compute_dtype):
+    """torch's linear interpolation weights; an unchanged size copies (x * 1 + x * 0)."""
+    if size == out:
+        index = np.arange(out)
+        return _Rows(np.stack([index, index], 1), np.tile([1.0, 0.0], (out, 1)), size)
+    low, fraction = _floor_and_fraction(
+        _source_positions(size, out, scale, align_corners, compute_dtype), size)
     high = low + (low < size - 1)
     return _Rows(np.stack([low, high], 1),
-                 np.stack([1 - weight_high, weight_high], 1).astype(np.float64), size)
+                 np.stack([1 - fraction, fraction], 1).astype(np.float64), size)
 
 
-@op_function(_F + "interpolate", reference="torch.nn.functional.interpolate", dtypes=FLOATING,
-             node_names=("UpsampleNearest2DBackward0", "UpsampleBilinear2DBackward0"))
+def _cubic_matrix(size, out, scale, align_corners, compute_dtype):
+    """torch's bicubic weights: Keys' kernel (a = -0.75) on the 4 inputs around each output,
+    indices clamped to the edge."""
+    a = compute_dtype.type(-0.75)
+    low, t = _floor_and_fraction(
+        _source_positions(size, out, scale, align_corners, compute_dtype, cubic=True), size)
+
+    def near(x):                     # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):                      # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1)
+    index = np.clip(low[:, None] + np.arange(-1, 3), 0, size - 1)
+    return _Rows(index, weights.astype(np.float64), size)
+
+
+# mode -> {spatial dims: the Op}; "area" is adaptive average pooling
+_UPSAMPLE_OPS = {
+    "nearest": {1: UpsampleNearest1d, 2: UpsampleNearest2d, 3: UpsampleNearest3d},
+    "nearest-exact": {1: UpsampleNearestExact1d, 2: UpsampleNearestExact2d,
+                      3: UpsampleNearestExact3d},
+    "linear": {1: UpsampleLinear1d}, "bilinear": {2: UpsampleBilinear2d},
+    "trilinear": {3: UpsampleTrilinear3d}, "bicubic": {2: UpsampleBicubic2d},
+}
+# the dtype-dispatch name torch's kernel reports for an integer input
+_UPSAMPLE_KERNELS = {"nearest": "compute_indices_weights_nearest",
+                     "nearest-exact": "compute_indices_weights_nearest",
+                     "linear": "compute_indices_weights_linear",
+                     "bilinear": "compute_indices_weights_linear",
+                     "trilinear": "compute_indices_weights_linear",
+                     "bicubic": "compute_indices_weights_cubic"}
+_MODE_DIMS = {"linear": 3, "bilinear": 4, "trilinear": 5}
+
+
+def _interpolate_sizes(input, size, scale_factor, recompute_scale_factor, mode):
+    """torch.nn.functional.interpolate's argument handling: (output sizes or None, scale
+    factors or None), exactly one of them set."""
+    dim = input.dim() - 2
+    where = f"input with spatial dimensions of {list(input.shape[2:])}"
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        scales = None
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(f"Input and output must have the same number of spatial "
+                                 f"dimensions, but got {where} and output size of {size}. Please "
+                                 f"provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                                 f"output size in (o1, o2, ...,oK) format.")
+            if not all(isinstance(s, (int, np.integer)) for s in size):
+                raise TypeError(f"expected size to be one of int or Tuple[int] or Tuple[int, int] "
+                                f"or Tuple[int, int, int], but got size with types "
+                                f"{[type(s) for s in size]}")
+            sizes = tuple(int(s) for s in size)
+        else:
+            sizes = (int(size),) * dim
+    elif scale_factor is not None:
+        sizes = None
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dim:
+                raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                                 f"dimensions, but got {where} and scale_factor of shape "
+                                 f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, "
+                                 f"...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+            scales = tuple(float(f) for f in scale_factor)
+        else:
+            scales = (float(scale_factor),) * dim
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if recompute_scale_factor or (mode == "area" and sizes is None):
+        sizes = tuple(int(s * f) for s, f in zip(input.shape[2:], scales))
+        scales = None
+    return sizes, scales
+
+
+def _check_upsample(input, sizes):
+    """The resizing kernels' checks: positive sizes and some channels."""
+    dim = input.dim() - 2
+    names = ("D", "H", "W")[3 - dim:]
+    if min(input.shape[2:]) <= 0 or min(sizes) <= 0:
+        shown = [", ".join(f"{n}: {s}" for n, s in zip(names, shape))
+                 for shape in (input.shape[2:], sizes)]
+        joint = " and output" if dim == 1 else " output"
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({shown[0]}){joint} ({shown[1]})")
+    if input.numel() == 0 and math.prod(input.shape[1:]) == 0:
+        raise RuntimeError(f"Non-empty {input.dim()}D data tensor expected but got a tensor "
+                           f"with sizes {list(input.shape)}")
+
+
+def _interpolation_samples(g, recompute=True):
+    """Every mode on 3-d, 4-d and 5-d input, to a `size` (an int or one per axis) or by a
+    `scale_factor` (with or without recompute_scale_factor), with and without align_corners.
+
+    Left out: scale factors that meet a shortcut of torch's backward (Note [torch's resizing
+    backward shortcuts]): "nearest" on 3-d or 5-d input keeping or doubling a size with a
+    factor other than 1 or 2, "bicubic" keeping every size with a factor other than 1.
+    """
+    spatial = g.integers(1, 3)
+    modes = {1: ("nearest", "nearest-exact", "linear", "area"),
+             2: ("nearest", "nearest-exact", "bilinear", "bicubic", "area"),
+             3: ("nearest", "nearest-exact", "trilinear", "area")}[spatial]
+    mode = g.sampled_from(modes)
+    shape = tuple(g.integers(1, 4 if spatial < 3 else 2) for _ in range(spatial))
+    batch = g.shape(min_dims=1, max_dims=1, max_side=2)
+    x = g.tensor(batch + (g.integers(1, 2),) + shape)
+    kw = {} if mode == "nearest" and g.booleans() else {"mode": mode}
+    if g.booleans():
+        sizes = tuple(g.integers(1, 6 if spatial < 3 else 4) for _ in range(spatial))
+        kw["size"] = sizes[0] if g.booleans() else sizes
+    else:
+        recomputed = False
+        if recompute and g.booleans():
+            recomputed = kw["recompute_scale_factor"] = g.booleans()
+        nearest = mode == "nearest" and spatial != 2 and not recomputed
+        factors = tuple(g.sampled_from([
+            f for f in (0.5, 0.75, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0) if int(s * f) >= 1 and not (
+                nearest and int(s * f) in (s, 2 * s) and f not in (1.0, 2.0))]) for s in shape)
+        if mode == "bicubic" and not recomputed and all(
+                int(s * f) == s for s, f in zip(shape, factors)):
+            factors = (1.0, 1.0)
+        kw["scale_factor"] = factors[0] if len(set(factors)) == 1 and g.booleans() else factors
+    if mode in ("linear", "bilinear", "trilinear", "bicubic") and g.booleans():
+        kw["align_corners"] = g.booleans()
+    return Sample((x,), kw)
+
+
+def _interpolation_errors(upsample=False):
+    def sample(shape=(1, 2, 3, 4), dtype=np.float32, error_type=RuntimeError, match=None,
+               **kwargs):
+        return error_sample(np.ones(shape, dtype), error_type=error_type, match=match, **kwargs)
+
+    modes = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
+    return (
+        sample(size=3, mode="nearest", align_corners=True, error_type=ValueError,
+               match="align_corners option can only be set with the interpolating modes: "
+                     "linear | bilinear | bicubic | trilinear"),
+        sample(error_type=ValueError, match="either size or scale_factor should be defined"),
+        sample(size=3, scale_factor=2, error_type=ValueError,
+               match="only one of size or scale_factor should be defined"),
+        sample(size=(3, 4, 5), error_type=ValueError,
+               match="Input and output must have the same number of spatial dimensions, but got "
+                     "input with spatial dimensions of [3, 4] and output size of (3, 4, 5)."),
+        sample(scale_factor=(2, 3, 4), error_type=ValueError,
+               match="Input and scale_factor must have the same number of spatial dimensions"),
+        sample(size=(3.5, 2), error_type=TypeError, match="expected size to be one of int"),
+        sample(size=0, match="Input and output sizes should be greater than 0, but got input "
+                             "(H: 3, W: 4) output (H: 0, W: 0)"),
+        sample(shape=(1, 2, 3), scale_factor=0.2, mode="linear",
+               match="but got input (W: 3) and output (W: 0)"),
+        sample(shape=(1, 0, 3, 4), size=2, match="Non-empty 4D data tensor expected but got a "
+                                                 "tensor with sizes [1, 0, 3, 4]"),
+        sample(shape=(1, 2, 3), size=3, mode="bilinear", error_type=NotImplementedError,
+               match="Got 3D input, but bilinear mode needs 4D input"),
+        sample(size=3, mode="linear", error_type=NotImplementedError,
+               match="Got 4D input, but linear mode needs 3D input"),
+        sample(size=3, mode="cubic", error_type=NotImplementedError,
+               match=f"Input Error: Only 3D, 4D and 5D input Tensors supported (got 4D) for the "
+                     f"modes: {modes} (got cubic)"),
+        sample(shape=(2, 3), size=3, error_type=NotImplementedError, match="(got 2D)"),
+        sample(shape=(1, 2, 3), size=2, mode="linear", dtype=np.int64,
+               error_type=NotImplementedError,
+               match="\"compute_indices_weights_linear\" not implemented for 'Long'"),
+    ) + (() if upsample else (   # arguments `upsample` does not take
+        sample(size=3, recompute_scale_factor=True, error_type=ValueError,
+               match="recompute_scale_factor is not meaningful with an explicit size."),
+        sample(size=3, antialias=True, error_type=ValueError,
+               match="Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
+                     "and requires a 4-D tensor as input")))
+
+
+# float32: torch's backward kernels add the gradients of the outputs an input feeds one by
+# one in float32 (HyperGrad in float64, then rounds): up to 64 terms, hence rtol 1e-5
+_RESIZE_TOLERANCES = dict(ILL_CONDITIONED_SUMS, float32=(1e-5, 1e-4))
+
+
+@op_function(_F + "interpolate", reference="torch.nn.functional.interpolate",
+             samples=_interpolation_samples, error_samples=_interpolation_errors(),
+             dtypes=FLOATING, tolerances=_RESIZE_TOLERANCES,
+             node_names=tuple(op.node_class.__name__ for ops in _UPSAMPLE_OPS.values()
+                              for op in ops.values()) + (
+                 "AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool3DBackward0", "MeanBackward1",
+                 "SqueezeBackward1"))
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) input.
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input.
 
-    Modes: "nearest" (1-d and 2-d), "linear" (1-d) and "bilinear" (2-d), with torch's
-    `align_corners`; give either `size` or `scale_factor`.
+    Modes: "nearest" and "nearest-exact" (1 to 3 spatial dims), "linear" (3-d input),
+    "bilinear" and "bicubic" (4-d), "trilinear" (5-d), with torch's `align_corners`, and
+    "area" (adaptive average pooling). Give either `size` or `scale_factor`; a scale factor
+    sets the sampling positions unless `recompute_scale_factor=True`. Not implemented:
+    `antialias=True` and "lanczos".
+
+    Differs from torch 2.13 on purpose: with a scale factor that keeps or doubles a size
+    without being 1 or 2 ("nearest" on 3-d or 5-d input) or keeps every size without being 1
+    ("bicubic"), HyperGrad's gradient is the derivative of its output; torch's is not (Note
+    [torch's resizing backward shortcuts] in ops/nn.py).
     """
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    sizes, scales = _interpolate_sizes(input, size, scale_factor, recompute_scale_factor, mode)
     spatial = input.dim() - 2
-    if spatial not in (1, 2):
-        raise NotImplementedError(f"HyperGrad's interpolate supports 3-D and 4-D input, got "
-                                  f"{input.dim()}-D")
-    modes = {"nearest": (UpsampleNearest1d, UpsampleNearest2d),
-             "linear": (UpsampleLinear1d, None), "bilinear": (None, UpsampleBilinear2d)}
-    if mode not in modes or modes[mode][spatial - 1] is None:
-        raise NotImplementedError(f"Input Error: Only 3D and 4D input Tensors supported (got "
-                                  f"{input.dim()}D) for the modes: nearest | linear | bilinear "
-                                  f"(got {mode})")
-    if mode == "nearest" and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("only one of size or scale_factor should be defined")
-    in_sizes = tuple(input.shape[2:])
-    if size is not None:
-        out_sizes = _tuple(size, spatial)
-        scales = (None,) * spatial
-    else:
-        factors = tuple(float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list))
-                                           else (scale_factor,) * spatial))
-        out_sizes = tuple(math.floor(s * f) for s, f in zip(in_sizes, factors))
-        scales = (None,) * spatial if recompute_scale_factor else factors
-    compute_dtype = input._data.dtype if input.dtype.is_floating_point else np.dtype(np.float32)
-    maps = []
-    for i in range(spatial):
-        if mode == "nearest":
-            matrix = _nearest_matrix(in_sizes[i], out_sizes[i], scales[i], compute_dtype)
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
+    if mode == "area" and 1 <= spatial <= 3:
+        if spatial == 1:
+            return adaptive_avg_pool1d(input, sizes)
+        return _adaptive_avg_pool(input, sizes, spatial)
+    op = _UPSAMPLE_OPS.get(mode, {}).get(spatial)
+    if op is None:
+        if mode == "lanczos" and input.dim() == 4:
+            if align_corners:
+                raise ValueError("Lanczos mode does not support align_corners=True")
+            if not antialias:
+                raise ValueError("Lanczos mode requires antialias=True")
+        elif _MODE_DIMS.get(mode) is not None and 3 <= input.dim() <= 5:
+            raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
+                                      f"{_MODE_DIMS[mode]}D input")
         else:
-            matrix = _linear_matrix(in_sizes[i], out_sizes[i], scales[i], bool(align_corners),
-                                    compute_dtype)
+            raise NotImplementedError(
+                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
+                f"for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | "
+                f"area | nearest-exact (got {mode})")
+    if antialias:
+        raise NotImplementedError("HyperGrad's interpolate does not implement antialias=True")
+    if sizes is None:
+        sizes = tuple(int(s * f) for s, f in zip(input.shape[2:], scales))
+    _check_upsample(input, sizes)
+    _check_floating(_UPSAMPLE_KERNELS[mode], input._data)
+    compute_dtype = input._data.dtype
+    maps = []
+    for i in reversed(range(spatial)):  # the last axis first, as torch's kernels nest them
+        size, out, scale = input.shape[2 + i], sizes[i], scales[i] if scales else None
+        if mode in ("nearest", "nearest-exact"):
+            matrix = _nearest_matrix(size, out, scale, compute_dtype, mode == "nearest-exact",
+                                     shortcuts=mode == "nearest" and spatial == 2)
+        elif mode == "bicubic":
+            matrix = _cubic_matrix(size, out, scale, align_corners, compute_dtype)
+        else:
+            matrix = _linear_matrix(size, out, scale, align_corners, compute_dtype)
         maps.append((2 + i, matrix))
-    return modes[mode][spatial - 1].apply(input, tuple(maps))
+    return op.apply(input, tuple(maps))
 
 
-@op_function(_F + "upsample", dtypes=FLOATING)
+@op_function(_F + "upsample", reference="torch.nn.functional.upsample",
+             samples=lambda g: _interpolation_samples(g, recompute=False),
+             error_samples=_interpolation_errors(upsample=True), dtypes=FLOATING,
+             tolerances=_RESIZE_TOLERANCES,
+             node_names=tuple(op.node_class.__name__ for ops in _UPSAMPLE_OPS.values()
+                              for op in ops.values()))
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    """The old name of `interpolate`."""
+    """The old name of `interpolate` (deprecated, as in torch: it warns)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
@@ -2351,7 +3236,12 @@ def _batch_norm_samples(g):
 @op_function(_F + "batch_norm", reference="torch.nn.functional.batch_norm",
              samples=_batch_norm_samples, dtypes=("float64",),
              node_names=("NativeBatchNormBackward0",),
-             tolerances={"float32": (1e-4, 2e-4), "float64": (1e-6, 1e-6)})
+             tolerances={"float32": (1e-4, 2e-4), "float64": (1e-6, 1e-6)},
+             divergences={"noncontiguous": on_some_inputs(
+                 "torch's CPU batch_norm backward in training mode reads a non-contiguous "
+                 "weight as if it were contiguous, so the input's gradient is computed with "
+                 "the wrong weights (a strided weight [0., 1.] is read as [0., 0.]); "
+                 "HyperGrad's gradient is the derivative of its output")})
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalization over every dim but the channel dim (1).
@@ -2437,6 +3327,24 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return LayerNorm.apply(input, weight, bias, normalized_shape, eps)
 
 
+def _check_norm_dtypes(x, weight, bias):
+    """torch's CPU normalization kernels: the parameters must have the input's dtype.
+
+    A first parameter of another dtype makes a "mixed dtype" call, which only reduced-precision
+    inputs with float32 parameters may make; otherwise the kernel names the first mismatch.
+    """
+    params = [p for p in (weight, bias) if p is not None]
+    if not params or all(p.dtype == x.dtype for p in params):
+        return
+    if params[0].dtype != x.dtype:
+        if any(p.dtype != np.float32 for p in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    other = next(p for p in params if p.dtype != x.dtype)
+    raise RuntimeError(f"expected scalar type {_scalar_type_name(x.dtype)} but found "
+                       f"{_scalar_type_name(other.dtype)}")
+
+
 class GroupNorm(Op):
     """Normalize each group of channels of each sample, then scale and shift per channel.
 
@@ -2448,23 +3356,24 @@ class GroupNorm(Op):
     inputs = 3
 
     def forward(ctx, x, weight, bias, num_groups, eps):
-        _same_dtype("expected scalar type {} but found {}", x, weight, bias)
-        grouped = x.reshape(x.shape[0], num_groups, -1)
-        mean = grouped.mean(axis=2, keepdims=True)
-        xhat = ((grouped - mean) / np.sqrt(grouped.var(axis=2, keepdims=True) + eps)).reshape(
-            x.shape)
+        _check_norm_dtypes(x, weight, bias)
+        _check_floating("GroupNormKernelImpl", x)
+        grouped = x.reshape(x.shape[0], num_groups, x.size // max(x.shape[0] * num_groups, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):   # an empty group: no values
+            mean = grouped.mean(axis=2, keepdims=True)
+            xhat = ((grouped - mean) / np.sqrt(grouped.var(axis=2, keepdims=True) + eps))
         ctx.save_for_backward(x, weight)
         ctx.num_groups, ctx.eps = num_groups, eps
         shape = _channel_shape(x)
-        out = xhat if weight is None else xhat * weight.reshape(shape)
+        out = xhat.reshape(x.shape)
+        out = out if weight is None else out * weight.reshape(shape)
         return (out if bias is None else out + bias.reshape(shape)).astype(x.dtype, copy=False)
 
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        n = x.shape[0]
+        grouped = (x.shape[0], ctx.num_groups, x.numel() // max(x.shape[0] * ctx.num_groups, 1))
         g = grad if weight is None else grad * weight.reshape(_channel_shape(x))
-        grad_x, xhat = _normalized_grad(g.reshape(n, ctx.num_groups, -1),
-                                        x.reshape(n, ctx.num_groups, -1), (2,), ctx.eps)
+        grad_x, xhat = _normalized_grad(g.reshape(grouped), x.reshape(grouped), (2,), ctx.eps)
         axes = (0,) + tuple(range(2, x.dim()))
         _, need_w, need_b = ctx.needs_input_grad
         return (grad_x.reshape(x.shape),
@@ -2472,26 +3381,205 @@ class GroupNorm(Op):
                 grad.sum(axes) if need_b else None)
 
 
-@op_function(_F + "group_norm", reference="torch.nn.functional.group_norm", dtypes=FLOATING,
-             node_names=("NativeGroupNormBackward0",))
+def _check_affine(input, weight, bias):
+    """group_norm's parameter shapes (torch's message for bias shows weight's shape)."""
+    channels = input.shape[1]
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and (value.dim() != 1 or value.numel() != channels):
+            shown = list(weight.shape) if weight is not None else [0]
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {shown} and input "
+                               f"of shape {list(input.shape)}")
+
+
+def _affine_samples(g, channels):
+    """No affine parameters, a weight, or a weight and a bias.
+
+    A bias without a weight is left out: torch 2.13's CPU kernels fail to differentiate it
+    (group_norm raises "tensor does not have a device" for the bias' gradient, the second
+    derivative of instance_norm "Expected a proper Tensor but got None"), where HyperGrad
+    returns the gradients of a weight of ones (tests/test_nn_functional_extra.py).
+    """
+    weight = g.tensor((channels,), special=False) if g.booleans() else None
+    bias = g.tensor((channels,), special=False) if weight is not None and g.booleans() else None
+    return weight, bias
+
+
+def _spread_out(g, shape):
+    """Input for a normalization, its values spread out within each sample: a ramp of step 3
+    (mod 12) over each sample's elements plus drawn values in [-1, 1], so that any two
+    neighbours differ by at least 1 and no group is nearly constant. Over nearly equal values
+    the gradient goes through 1 / std of their rounding noise: there the float32 results of
+    two correct implementations differ by more than any tolerance (torch's own from the
+    exact values too). At least 2 samples, so an expanded (stride 0) layout repeats samples,
+    not values within one.
+    """
+    x = g.tensor(shape, -1.0, 1.0, special=False)
+    ramp = 3.0 * (np.arange(math.prod(shape[1:])) % 4).reshape(shape[1:])
+    x.array = (x.array + ramp).astype(x.array.dtype)
+    return x
+
+
+def _group_norm_samples(g):
+    """Groups of at least 2 values (torch's statistics of a single value carry rounding)."""
+    groups = g.integers(1, 3)
+    spatial = tuple(g.integers(1, 3) for _ in range(g.integers(0, 2)))
+    per_group = g.integers(1, 2) if math.prod(spatial) > 1 else 2
+    x = _spread_out(g, (g.integers(2, 3), groups * per_group) + spatial)
+    weight, bias = _affine_samples(g, x.array.shape[1])
+    kw = {"eps": g.sampled_from([1e-5, 1e-2])} if g.booleans() else {}
+    return Sample((x, groups, weight, bias), kw)
+
+
+def _norm_error(shape, *args, dtype=np.float32, error_type=RuntimeError, match=None, **kwargs):
+    return error_sample(np.ones(shape, dtype), *args, error_type=error_type, match=match,
+                        **kwargs)
+
+
+# float32: torch sums a group's statistics in another order; through 1 / std the gradient
+# carries that rounding (up to ~1e-5 on the spread-out samples), hence atol 5e-5
+@op_function(_F + "group_norm", reference="torch.nn.functional.group_norm",
+             samples=_group_norm_samples, dtypes=FLOATING,
+             tolerances={"float32": (1e-5, 5e-5)}, node_names=("NativeGroupNormBackward0",),
+             error_samples=(
+                 _norm_error((2, 6, 3), 4, match="Expected number of channels in input to be "
+                                                 "divisible by num_groups, but got input of "
+                                                 "shape [2, 6, 3] and num_groups=4"),
+                 _norm_error((2, 6, 3), -1, match="Expected num groups to be greater than 0, "
+                                                  "got -1"),
+                 _norm_error((2, 6, 3), 0, error_type=ZeroDivisionError),
+                 _norm_error((6,), 3, match="Expected at least 2 dimensions for input tensor "
+                                            "but received 1"),
+                 _norm_error((1, 2), 2, error_type=ValueError,
+                             match="Expected more than 1 value per channel when training, got "
+                                   "input size [1, 2]"),
+                 _norm_error((2, 6, 3), 3, np.ones(5, np.float32),
+                             match="Expected weight to be a vector of size equal to the number "
+                                   "of channels in input, but got weight of shape [5] and input "
+                                   "of shape [2, 6, 3]"),
+                 _norm_error((2, 6, 3), 3, None, np.ones(5, np.float32),
+                             match="but got bias of shape [0] and input of shape [2, 6, 3]"),
+                 _norm_error((2, 6, 3), 3, np.ones(6, np.float64),
+                             match="mixed dtype (CPU): expect parameter to have scalar type of "
+                                   "Float"),
+                 _norm_error((2, 6, 3), 3, np.ones(6, np.float32), dtype=np.float64,
+                             match="mixed dtype (CPU): all inputs must share same datatype."),
+                 _norm_error((2, 6, 3), 3, np.ones(6, np.float32), np.ones(6, np.float64),
+                             match="expected scalar type Float but found Double"),
+                 _norm_error((2, 6, 3), 3, dtype=np.int64, error_type=NotImplementedError,
+                             match="\"GroupNormKernelImpl\" not implemented for 'Long'")))
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Group normalization: channels split into `num_groups` groups, each normalized."""
-    if input.dim() < 2 or input.shape[1] % num_groups:
+    """Group normalization: channels split into `num_groups` groups, each normalized.
+
+    Differs from torch 2.13 on purpose for a bias without a weight, whose gradient torch's
+    CPU kernel fails to compute: HyperGrad returns it.
+    """
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    # torch.nn.functional refuses a normalization over a single value
+    size = [input.shape[0] * input.shape[1] // num_groups, num_groups, *input.shape[2:]]
+    if math.prod(size[:1] + size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {size}")
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
+    if input.shape[1] % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
+    _check_affine(input, weight, bias)
     return GroupNorm.apply(input, weight, bias, num_groups, eps)
 
 
+def _instance_norm_samples(g):
+    """Input statistics with optional affine parameters, or, in eval mode
+    (`use_input_stats=False`), given running statistics. (Running statistics in training
+    mode are updated in place, which the suite's `inplace` check forbids: they are tested
+    against torch in tests/test_nn_functional_extra.py.)"""
+    channels = g.integers(1, 3)
+    spatial = (g.integers(2, 3),) + tuple(g.integers(1, 3) for _ in range(g.integers(0, 1)))
+    x = _spread_out(g, (g.integers(2, 3), channels) + spatial)
+    weight, bias = _affine_samples(g, channels)
+    kw = {"weight": weight, "bias": bias}
+    if g.booleans():   # statistics of x's dtype: see instance_norm's docstring
+        dtype = x.array.dtype.name
+        kw.update(running_mean=g.tensor((channels,), special=False, requires_grad=False,
+                                        dtype=dtype),
+                  running_var=g.tensor((channels,), 0.1, 3.0, special=False,
+                                       requires_grad=False, dtype=dtype),
+                  use_input_stats=False)
+    if g.booleans():
+        kw["eps"] = g.sampled_from([1e-5, 1e-2])
+    return Sample((x,), kw)
+
+
 @op_function(_F + "instance_norm", reference="torch.nn.functional.instance_norm",
-             dtypes=FLOATING)
+             samples=_instance_norm_samples, dtypes=FLOATING,
+             tolerances={"float32": (1e-5, 5e-5)}, node_names=("ViewBackward0",),
+             error_samples=(
+                 _norm_error((2, 3, 4), use_input_stats=False,
+                             match="Expected running_mean and running_var to be defined when "
+                                   "use_input_stats is false"),
+                 _norm_error((2, 3, 4), np.zeros(3, np.float32), error_type=ValueError,
+                             match="running_mean and running_var must either both be None or "
+                                   "neither be None"),
+                 _norm_error((3, 4), error_type=ValueError,
+                             match="Expected more than 1 spatial element when training, got "
+                                   "input size torch.Size([3, 4])"),
+                 _norm_error((2, 3, 1), error_type=ValueError,
+                             match="Expected more than 1 spatial element when training"),
+                 _norm_error((2, 3, 4), np.zeros(4, np.float32), np.ones(4, np.float32),
+                             match="running_mean should contain 6 elements not 8"),
+                 _norm_error((2, 3, 4), weight=np.ones(4, np.float32),
+                             match="weight should contain 6 elements not 8"),
+                 _norm_error((2, 3, 4), weight=np.ones(3, np.float32), dtype=np.float64,
+                             match="mixed dtype (CPU): all inputs must share same datatype."),
+                 _norm_error((2, 3, 4), dtype=np.int64, error_type=NotImplementedError,
+                             match="\"batch_norm\" not implemented for 'Long'")))
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Normalize each channel of each sample separately: group_norm with one channel per
-    group (running statistics are not supported)."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("HyperGrad's instance_norm does not track running statistics")
-    return group_norm(input, input.shape[1], weight, bias, eps)
+    """Normalize each channel of each sample separately (N, C, *) by its own statistics.
+
+    As in torch, this is batch_norm on the input viewed as one sample of N * C channels (the
+    parameters and running statistics repeated N times); in training mode
+    (`use_input_stats=True`) given running statistics move toward the average over the
+    batch of each channel's statistics, in place.
+
+    Running statistics of another dtype than the input are used as they are (torch accepts
+    some such combinations and refuses others, depending on its kernel). With a bias but no
+    weight, HyperGrad differentiates twice where torch 2.13 fails.
+    """
+    if use_input_stats:
+        size = input.shape
+        if math.prod(size[2:]) == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size torch.Size({list(size)})")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    batch, channels = input.shape[0], input.shape[1]
+    folded = batch * channels
+    for name, value in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+        if value is not None and value.numel() * batch != folded:
+            raise RuntimeError(f"{name} should contain {folded} elements not "
+                               f"{value.numel() * batch}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be "
+                         "None")
+    _check_floating("batch_norm", input._data)
+    _check_norm_dtypes(input._data, *(None if p is None else p._data for p in (weight, bias)))
+    stats = [None if t is None else np.tile(t._data, batch) for t in (running_mean, running_var)]
+    out = BatchNorm.apply(input.reshape(1, folded, *input.shape[2:]),
+                          None if weight is None else weight.repeat(batch),
+                          None if bias is None else bias.repeat(batch),
+                          *stats, use_input_stats, momentum, eps)
+    if use_input_stats and running_mean is not None:
+        for buffer, repeated in zip((running_mean, running_var), stats):
+            buffer._data[...] = repeated.reshape(batch, channels).mean(0)
+            buffer._version_counter.bump()
+    return out.view(input.shape)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -2569,19 +3657,44 @@ def _embedding_renorm(weight, indices, max_norm, norm_type):
     weight._version_counter.bump()
 
 
-@op_function(_F + "one_hot", reference="torch.nn.functional.one_hot")
+def _one_hot_samples(g):
+    x = g.tensor(g.shape(), 0, 3, dtype="int64", special=False)
+    if g.booleans():
+        return Sample((x,))
+    return Sample((x, g.integers(int(x.array.max(initial=0)) + 1, 5)))
+
+
+@op_function(_F + "one_hot", reference="torch.nn.functional.one_hot", samples=_one_hot_samples,
+             dtypes=("int64",),
+             error_samples=(
+                 error_sample(np.array([0.0, 1.0]), match="one_hot is only applicable to index "
+                                                          "tensor of type LongTensor."),
+                 error_sample(np.array([0, 1], np.int32), match="of type LongTensor"),
+                 error_sample(np.array([0, -1, 1]), 3,
+                              match="Class values must be non-negative."),
+                 error_sample(np.array([0, 2, 1]), 2,
+                              match="Class values must be smaller than num_classes."),
+                 error_sample(np.array([0, 1]), -2, match="smaller than num_classes"),
+                 error_sample(np.zeros(0, np.int64), match="Can not infer total number of "
+                                                           "classes from empty tensor."),
+                 error_sample(np.zeros(0, np.int64), 0, match="Can not infer")))
 def one_hot(tensor, num_classes=-1):
-    """Integer class indices -> int64 one-hot vectors along a new last dim."""
+    """Integer class indices -> int64 one-hot vectors along a new last dim.
+
+    `num_classes=-1` takes one more than the largest index. Not differentiable.
+    """
     if tensor.dtype is not _dtypes.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     values = tensor._data
-    if values.size and values.min() < 0:
+    if values.size == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return Tensor._make(np.zeros(values.shape + (num_classes,), np.int64))
+    if values.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:
-        if values.size == 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(values.max()) + 1
-    elif values.size and values.max() >= num_classes:
+    elif values.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     return Tensor._make((values[..., None] == np.arange(num_classes)).astype(np.int64))
 
@@ -2621,11 +3734,51 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ((x1 / norms[0]) * (x2 / norms[1])).sum(dim)
 
 
+class Norm(Op):
+    """The p-norm over `dim`: ATen's `norm(input, p, dim, keepdim)`, which is
+    `linalg.vector_norm` under the Node name torch gives it (NormBackward1).
+
+    out = sum(|a|**p, dim)**(1/p);  d/da: as linalg.vector_norm
+    """
+
+    node_name = "NormBackward1"
+
+    def forward(ctx, a, p, dim, keepdim):
+        return hypergrad.linalg.vector_norm.op.forward(ctx, a, p, dim, keepdim)
+
+    def backward(ctx, grad):
+        return hypergrad.linalg.vector_norm.op.backward(ctx, grad)
+
+
+def _pairwise_samples(g):
+    """Broadcast pairs, p-norms of every kind but p = 0: its gradient is None in torch and
+    zeros in HyperGrad, whose engine hands zeros (not "no gradient") on through the
+    subtraction before the norm."""
+    shape1, shape2 = g.shapes(2)
+    kw = {}
+    if g.booleans():
+        kw["p"] = g.sampled_from([1.0, 3.0, 1.5, 0.5, math.inf, -math.inf, -1.0])
+    if g.booleans():
+        kw["eps"] = g.sampled_from([0.0, 1e-6, 0.1])
+    if g.booleans():
+        kw["keepdim"] = g.booleans()
+    return Sample((g.tensor(shape1), g.tensor(shape2)), kw)
+
+
 @op_function(_F + "pairwise_distance", reference="torch.nn.functional.pairwise_distance",
-             dtypes=FLOATING)
+             samples=_pairwise_samples, dtypes=("float32", "float64", "int64"),
+             node_names=("NormBackward1",),
+             error_samples=(
+                 error_sample(np.ones((3, 4)), np.ones(3), match="The size of tensor a (4) must "
+                                                                 "match the size of tensor b (3) "
+                                                                 "at non-singleton dimension 1"),
+                 error_sample(np.ones((3, 4)), np.ones(4), p="fro", error_type=TypeError)))
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """||x1 - x2 + eps||_p along the last dim."""
-    return hypergrad.linalg.vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+    """||x1 - x2 + eps||_p along the last dim (of the broadcast inputs)."""
+    if isinstance(p, str):
+        raise TypeError(f"pairwise_distance(): argument 'p' must be float, not "
+                        f"{type(p).__name__}")
+    return Norm.apply(x1 - x2 + eps, p, max(x1.dim(), x2.dim()) - 1, keepdim)
 
 
 def _attention_samples(g):
