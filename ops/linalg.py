@@ -137,6 +137,13 @@ _TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64
 # Products sum terms, so they declare ILL_CONDITIONED_SUMS as tolerances (Note [Sums of huge
 # values are ill-conditioned] in conformance/domains.py).
 
+# With infinities of both signs in a row and column, a product's sum meets inf - inf or not
+# depending on the order the BLAS kernel adds in: MKL's and OpenBLAS's orders differ.
+_BLAS_INF_ORDER = on_some_inputs(
+    "with infinities of both signs in one sum, torch's MKL and numpy's OpenBLAS kernels add in "
+    "different orders, so an element is NaN in one and +-inf in the other; see Note "
+    "[Non-finite inputs]")
+
 
 def _reject_bool(a, kernel):
     """torch's CPU kernels have no bool products."""
@@ -762,6 +769,7 @@ def _pair_samples(g):
 
 @op_function("inner", methods=("inner",), reference="torch.inner", samples=_pair_samples,
              dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS,
+             divergences={"special": _BLAS_INF_ORDER},
              node_names=("ViewBackward0", "MulBackward0"),
              error_samples=[error_sample(np.ones((2, 3)), np.ones((4, 2)),
                                          match="inner() the last dimension must match")])
@@ -3018,6 +3026,7 @@ def _matrix_power_samples(g):
 @op_function("linalg.matrix_power", aliases=("matrix_power",), methods=("matrix_power",),
              reference="torch.linalg.matrix_power", samples=_matrix_power_samples,
              dtypes=ALL_REAL, tolerances=ILL_CONDITIONED_SUMS,
+             divergences={"special": _BLAS_INF_ORDER},
              node_names=("CopyBackwards", "CloneBackward0", "LinalgInvExBackward0",
                          "MmBackward0", "UnsafeViewBackward0", "BmmBackward0"),
              error_samples=[

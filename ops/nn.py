@@ -1295,32 +1295,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
-class Xlogy(Op):
-    """x * log(y), defined as 0 where x == 0 (unless y is NaN).
-
-    out = xlogy(x, y);  d/dx = grad * xlogy(x != 0, y);  d/dy = grad * x / y
-    """
-
-    inputs = 2
-
-    def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.where(x == 0, 0.0, x * np.log(y))
-        return np.where(np.isnan(y), np.nan, out).astype(np.result_type(x, y))
-
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        need_x, need_y = ctx.needs_input_grad
-        return (grad * Xlogy.apply((x != 0).to(x.dtype), y) if need_x else None,
-                grad * x / y if need_y else None)
-
-
-def _xlogx(t):
-    """t * log(t), 0 at t == 0: torch's xlogy(t, t), with its gradients."""
-    return Xlogy.apply(t, t)
-
-
 def _kl_samples(g):
     shape = g.shape(min_dims=1)
     return Sample((g.tensor(shape, -3, 0), g.tensor(shape, 0.0, 1.0)),
@@ -1347,7 +1321,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        loss = _xlogx(target) - target * input
+        loss = hypergrad.xlogy(target, target) - target * input   # 0 at target == 0
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, reduction)

@@ -396,3 +396,19 @@ def test_importing_needs_neither_torch_nor_hypothesis():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                timeout=120, check=False)
     assert completed.stdout.strip() == "ok", completed.stderr
+
+
+def test_our_ci_profile_replaces_hypothesis_builtin_one_but_not_a_projects():
+    # Hypothesis registers its own `ci` profile (100 examples); `hypergrad conformance`
+    # registers with replace=False and must still get ours (10), unless a project set its own.
+    program = (
+        "from hypothesis import settings\n"
+        "from hypergrad.conformance.profiles import register_profiles\n"
+        "register_profiles(replace=False)\n"
+        "print(settings.get_profile('ci').max_examples)\n"
+        "settings.register_profile('ci', max_examples=7)\n"
+        "register_profiles(replace=False)\n"
+        "print(settings.get_profile('ci').max_examples)\n")
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.split() == ["10", "7"]

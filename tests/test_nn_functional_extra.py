@@ -311,3 +311,19 @@ def test_batch_norm_gradient_with_a_strided_weight_is_the_contiguous_one():
     theirs = torch.autograd.grad(out, x, torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]],
                                                       dtype=torch.float64))[0]
     np.testing.assert_allclose(grads[1], theirs.numpy(), rtol=1e-10)
+
+
+def test_kl_div_target_gradient_is_zero_where_the_cotangent_is_zero():
+    # torch differentiates xlogy(t, t) as xlogy(grad, t): a zero cotangent gives 0 even where
+    # log(t) is NaN (a negative target), not 0 * NaN
+    values = [-1.0, 0.0, 2.0, -1e30]
+    cotangent = [1.0, 1.0, 1.0, 0.0]
+    grads = []
+    for lib in (hg, torch):
+        x = lib.zeros(4, requires_grad=True)
+        t = lib.tensor(values, requires_grad=True)
+        out = lib.nn.functional.kl_div(x, t, reduction="none")
+        grads.append([g.detach().numpy() for g in
+                      lib.autograd.grad(out, [x, t], lib.tensor(cotangent))])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)
