@@ -183,6 +183,7 @@ class Dot(Op):
     samples = _product_samples("dot")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
 
     def forward(ctx, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -216,6 +217,7 @@ class Mv(Op):
     samples = _product_samples("mv")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
 
     def forward(ctx, a, v):
         if a.ndim != 2 or v.ndim != 1:
@@ -249,6 +251,7 @@ class Mm(Op):
     samples = _product_samples("mm")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
 
     def forward(ctx, a, b):
         if a.ndim != 2:
@@ -283,6 +286,7 @@ class Bmm(Op):
     samples = _product_samples("bmm")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
 
     def forward(ctx, a, b):
         if a.ndim != 3:
@@ -445,7 +449,7 @@ def _error_sample(shape_a, shape_b, dtype_b, message):
 
 @op_function("matmul", methods=("matmul", "__matmul__", "__rmatmul__"),
              reference="torch.matmul", samples=_matmul_samples, dtypes=ALL_REAL,
-             tolerances=ILL_CONDITIONED_SUMS,
+             tolerances=ILL_CONDITIONED_SUMS, divergences={"special": _BLAS_INF_ORDER},
              node_names=("DotBackward0", "MvBackward0", "MmBackward0", "SqueezeBackward4",
                          "UnsafeViewBackward0", "CloneBackward0", "TransposeBackward0"),
              error_samples=(
@@ -517,6 +521,7 @@ class Vdot(Op):
     samples = _product_samples("dot")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
 
     def forward(ctx, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -620,6 +625,7 @@ class Addmm(Op):
     samples = _fused_samples("mm")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
     error_samples = (
         error_sample(np.ones((2, 3)), np.ones(2), np.ones((2, 3)),
                      match="mat1 must be a matrix, got 1-D tensor"),
@@ -671,6 +677,7 @@ class Addmv(Op):
     samples = _fused_samples("mv")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
     error_samples = (
         error_sample(np.ones(3), np.ones((3, 2)), np.ones(3),
                      match=r"size mismatch, got input \(3\), mat \(3x2\), vec \(3\)"),
@@ -715,6 +722,7 @@ class Baddbmm(Op):
     samples = _fused_samples("bmm")
     dtypes = ALL_REAL
     tolerances = ILL_CONDITIONED_SUMS
+    divergences = {"special": _BLAS_INF_ORDER}
     error_samples = (
         error_sample(np.ones((4, 2, 3)), np.ones((4, 2, 2)), np.ones((3, 2, 3)),
                      match=r"Expected size for first two dimensions of batch2 tensor to be: "
