@@ -2335,6 +2335,7 @@ class _SeparableMap(Op):
 
 
 def _map_forward(ctx, x, maps):
+    """The forward of most of the family (each op names it: `forward = _map_forward`)."""
     ctx.maps = maps
     return _contract(x, maps).astype(x.dtype, copy=False)
 
@@ -2345,8 +2346,7 @@ class AxisMap(_SeparableMap):
     out = contract(x, A);  d/dx = contract(grad, A^T)
     """
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class ConstantPadNd(_SeparableMap):
@@ -2367,8 +2367,7 @@ class ReflectionPad1d(_SeparableMap):
 
     node_name = "ReflectionPad1DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class ReflectionPad2d(_SeparableMap):
@@ -2376,8 +2375,7 @@ class ReflectionPad2d(_SeparableMap):
 
     node_name = "ReflectionPad2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class ReplicationPad1d(_SeparableMap):
@@ -2385,8 +2383,7 @@ class ReplicationPad1d(_SeparableMap):
 
     node_name = "ReplicationPad1DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class ReplicationPad2d(_SeparableMap):
@@ -2394,8 +2391,7 @@ class ReplicationPad2d(_SeparableMap):
 
     node_name = "ReplicationPad2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class CircularPad(_SeparableMap):
@@ -2403,8 +2399,7 @@ class CircularPad(_SeparableMap):
 
     node_name = "PadCircularBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 def _pad_indices(size, before, after, mode):
@@ -2496,8 +2491,7 @@ class AvgPool2d(_SeparableMap):
 
     node_name = "AvgPool2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -2564,8 +2558,7 @@ class AdaptiveAvgPool2d(_SeparableMap):
 
     node_name = "AdaptiveAvgPool2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
     def backward(ctx, grad):
         _check_adaptive_grad(grad, "adaptive_avg_pool2d")
@@ -2580,8 +2573,7 @@ class AdaptiveAvgPool3d(_SeparableMap):
 
     node_name = "AdaptiveAvgPool3DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
     def backward(ctx, grad):
         _check_adaptive_grad(grad, "adaptive_avg_pool3d")
@@ -2712,8 +2704,7 @@ class UpsampleNearest1d(_SeparableMap):
 
     node_name = "UpsampleNearest1DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleNearest2d(_SeparableMap):
@@ -2721,8 +2712,7 @@ class UpsampleNearest2d(_SeparableMap):
 
     node_name = "UpsampleNearest2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleNearest3d(_SeparableMap):
@@ -2730,8 +2720,7 @@ class UpsampleNearest3d(_SeparableMap):
 
     node_name = "UpsampleNearest3DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleNearestExact1d(_SeparableMap):
@@ -2739,8 +2728,7 @@ class UpsampleNearestExact1d(_SeparableMap):
 
     node_name = "UpsampleNearestExact1DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleNearestExact2d(_SeparableMap):
@@ -2748,8 +2736,7 @@ class UpsampleNearestExact2d(_SeparableMap):
 
     node_name = "UpsampleNearestExact2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleNearestExact3d(_SeparableMap):
@@ -2757,8 +2744,7 @@ class UpsampleNearestExact3d(_SeparableMap):
 
     node_name = "UpsampleNearestExact3DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleLinear1d(_SeparableMap):
@@ -2766,8 +2752,7 @@ class UpsampleLinear1d(_SeparableMap):
 
     node_name = "UpsampleLinear1DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleBilinear2d(_SeparableMap):
@@ -2775,8 +2760,7 @@ class UpsampleBilinear2d(_SeparableMap):
 
     node_name = "UpsampleBilinear2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleTrilinear3d(_SeparableMap):
@@ -2784,8 +2768,7 @@ class UpsampleTrilinear3d(_SeparableMap):
 
     node_name = "UpsampleTrilinear3DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 class UpsampleBicubic2d(_SeparableMap):
@@ -2793,8 +2776,7 @@ class UpsampleBicubic2d(_SeparableMap):
 
     node_name = "UpsampleBicubic2DBackward0"
 
-    def forward(ctx, x, maps):
-        return _map_forward(ctx, x, maps)
+    forward = _map_forward
 
 
 def _scale(size, out, scale, compute_dtype):
