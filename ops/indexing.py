@@ -1363,10 +1363,17 @@ def _broadcasts_to(shape, target):
     return all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
 
 
+def _is_scalar_mask(index):
+    """Whether a numpy index is a lone 0-dim bool mask (see _numpy_index)."""
+    return len(index) == 1 and isinstance(index[0], np.ndarray) and index[0].ndim == 0
+
+
 def _indexed_shape(shape, index):
     """The shape of `a[index]` for a numpy index of full slices and integer arrays, without
     computing it (numpy's rule: the broadcast index dims go where the arrays are if they are
     adjacent, first otherwise)."""
+    if _is_scalar_mask(index):       # numpy's own rule, on a view that allocates nothing
+        return np.broadcast_to(np.empty((), bool), shape)[index].shape
     arrays = [i for i, item in enumerate(index) if isinstance(item, np.ndarray)]
     picked = np.broadcast_shapes(*(index[i].shape for i in arrays))
     rest = [shape[i] for i in range(len(index)) if i not in arrays]
@@ -1443,6 +1450,10 @@ def _numpy_index(shape, indices):
         dim += data.ndim if data.dtype == np.bool_ else 1
     if dim > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)} (got {dim})")
+    if len(advanced) == 1 and advanced[0][1].ndim == 0 and advanced[0][1].dtype == np.bool_:
+        # a lone 0-dim mask adds a dim of size 1 (True: everything) or 0 (False: nothing), in
+        # torch as in numpy, which takes it as it is
+        return (advanced[0][1],)
     return _advanced_index(shape, advanced)
 
 

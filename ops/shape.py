@@ -1376,7 +1376,8 @@ def _add_at(out, index, values):
     thousand values, computing the positions costs more than it saves: `np.add.at` runs as
     it is.)
     """
-    if out.ndim <= 1 or np.size(values) < _SMALL_SCATTER:
+    if out.ndim <= 1 or np.size(values) < _SMALL_SCATTER or (
+            len(index) == 1 and np.ndim(index[0]) == 0):    # a 0-dim mask: numpy's own rule
         np.add.at(out, index, values)
         return
     positions = _index_positions(out.shape, index)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -211,3 +212,28 @@ def test_mask_coordinates_are_nonzero():
         mask = rng.random(shape) < 0.5
         for got, expected in zip(_mask_nonzero(mask), np.nonzero(mask), strict=True):
             assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("flag", [True, False])
+def test_index_put_with_a_zero_dim_mask(flag, accumulate):
+    # a 0-dim mask adds a dim of size 1 (True: every element) or 0 (False: none). torch 2.13
+    # computes it only for a 0-dim value without accumulate (otherwise its kernel fails an
+    # internal assert), so the expected values are also written out
+    x = np.arange(6.0).reshape(2, 3)
+    expected = (x + 5.0 if accumulate else np.full_like(x, 5.0)) if flag else x
+    if not accumulate:
+        theirs = torch.tensor(x).index_put((torch.tensor(flag),), torch.tensor(5.0).double())
+        np.testing.assert_array_equal(theirs.numpy(), expected)
+    ours_x = hg.tensor(x, requires_grad=True)
+    ours_v = hg.tensor(5.0, dtype=hg.float64, requires_grad=True)
+    ours = ours_x.index_put((hg.tensor(flag),), ours_v, accumulate=accumulate)
+    np.testing.assert_array_equal(ours.detach().numpy(), expected)
+    assert ours.grad_fn.name() == "IndexPutBackward0"
+    # torch's kernel also fails when x requires grad; the gradient is the derivative of the
+    # values above: the value receives every element's gradient when the mask is True
+    cotangent = np.array([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]])
+    grad_x, grad_v = hg.autograd.grad(ours, [ours_x, ours_v], hg.tensor(cotangent))
+    overwritten = flag and not accumulate
+    np.testing.assert_array_equal(grad_x.numpy(), 0 * cotangent if overwritten else cotangent)
+    assert grad_v.item() == (cotangent.sum() if flag else 0.0)
