@@ -573,11 +573,7 @@ class Amin(Op):
     def forward(ctx, a, dim=(), keepdim=False):
         return _amax_forward(ctx, a, dim, keepdim, "amin", np.min)
 
-    def backward(ctx, grad):
-        a, out = ctx.saved_tensors
-        mask = _unsqueeze_reduced(out, ctx.axes, ctx.keepdim) == a
-        return _scale_grad_by_count(_unsqueeze_reduced(grad, ctx.axes, ctx.keepdim), mask,
-                                    ctx.axes)
+    backward = Amax.backward      # the same rule: the gradient goes where a equals the result
 
 
 def _arg_reduce(a, dim, keepdim, name, arg_reduce):
