@@ -960,3 +960,4 @@ def is_tensor(obj):
 from .autograd import engine as _engine, node as _node, saved as _saved  # noqa: E402
 
 _engine.Tensor = _node.Tensor = _saved.Tensor = Tensor
+_node._SOLE_OWNER = _node._calibrate_sole_owner()

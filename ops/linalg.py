@@ -201,7 +201,8 @@ class Dot(Op):
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        need_a, need_b = ctx.needs_input_grad
+        return grad * b if need_a else None, grad * a if need_b else None
 
 
 class Mv(Op):
@@ -235,7 +236,8 @@ class Mv(Op):
 
     def backward(ctx, grad):
         a, v = ctx.saved_tensors
-        return outer(grad, v), a.t().mv(grad)
+        need_a, need_v = ctx.needs_input_grad
+        return outer(grad, v) if need_a else None, a.t().mv(grad) if need_v else None
 
 
 class Mm(Op):
@@ -270,7 +272,8 @@ class Mm(Op):
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad.mm(b.t()), a.t().mm(grad)
+        need_a, need_b = ctx.needs_input_grad   # torch computes only what is asked for
+        return grad.mm(b.t()) if need_a else None, a.t().mm(grad) if need_b else None
 
 
 class Bmm(Op):
@@ -306,7 +309,9 @@ class Bmm(Op):
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad.bmm(b.transpose(1, 2)), a.transpose(1, 2).bmm(grad)
+        need_a, need_b = ctx.needs_input_grad
+        return (grad.bmm(b.transpose(1, 2)) if need_a else None,
+                a.transpose(1, 2).bmm(grad) if need_b else None)
 
 
 class UnsafeView(Op):
@@ -539,7 +544,8 @@ class Vdot(Op):
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        need_a, need_b = ctx.needs_input_grad
+        return grad * b if need_a else None, grad * a if need_b else None
 
 
 def _scaled(x, factor):

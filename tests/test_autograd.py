@@ -535,6 +535,49 @@ def root_gradient_is_copied_not_aliased(L, log):
 
 
 @scenario
+def root_gradient_through_a_passthrough_is_copied(L, log):
+    a = leaf(L)
+    g = L.tensor([1.0, 1.0])
+    a.clone().backward(g)   # CloneBackward0 hands the caller's tensor on unchanged
+    g.mul_(5)
+    return a.grad
+
+
+@scenario
+def gradient_a_hook_kept_is_not_the_leafs_grad(L, log):
+    a, b = leaf(L), leaf(L, (3.0, 4.0))
+    y = a + b
+    y.register_hook(log.append)   # AddBackward0 sends this very tensor on to a and b
+    y.sum().backward()
+    a.grad.mul_(10)
+    b.grad.mul_(100)
+    return a.grad, b.grad
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy(monkeypatch):
+    """Note [Stealing the gradient]: the product's gradient is referenced by the engine alone,
+    so `.grad` takes it; the user's root gradient is referenced by the caller, so it is copied."""
+    from hypergrad.autograd import node
+
+    decisions = []
+    can_steal = node._can_steal
+    monkeypatch.setattr(node, "_can_steal",
+                        lambda buffer, variable: decisions.append(can_steal(buffer, variable))
+                        or decisions[-1])
+    w = hg.randn(4, 3, requires_grad=True)
+    b = hg.randn(3, requires_grad=True)
+    (hg.randn(5, 4) @ w + b).sum().backward()
+    assert decisions == [True, True]
+    expected = torch.ones(5, 3).sum(0)
+    np.testing.assert_array_equal(b.grad.numpy(), expected.numpy())
+    decisions.clear()
+    g = hg.ones(4, 3)
+    v = hg.zeros(4, 3, requires_grad=True)
+    v.backward(g)
+    assert decisions == [False] and not np.shares_memory(v.grad.numpy(), g.numpy())
+
+
+@scenario
 def create_graph_gives_grad_a_grad_fn(L, log):
     a = leaf(L)
     (a * a * a).sum().backward(create_graph=True)

@@ -173,6 +173,10 @@ class Engine:
                 if remaining == 0:
                     heappush(ready_queue, (-next_fn._sequence_nr, tie_breaker, next_fn, buffer))
                     tie_breaker += 1
+            # Hold no gradient past its hand-off: the buffers are then their only owners,
+            # which lets AccumulateGrad take a gradient without copying it (node.py's
+            # Note [Stealing the gradient]).
+            outputs = grad = None
 
     def evaluate_function(self, graph_task, fn, inputs):
         """Capture what `grad()` asked for, run the node, release its saved tensors."""
@@ -401,11 +405,11 @@ def sum_to(grad, shape):
         return grad.sum_to_size(shape)
     data = grad._data
     lead = data.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, size in enumerate(shape) if size == 1 and data.shape[lead + i] != 1)
-    if axes:
-        data = data.sum(axis=axes, keepdims=True)
-
+    kept = tuple(lead + i for i, size in enumerate(shape)
+                 if size == 1 and data.shape[lead + i] != 1)
+    if not kept:   # only leading dims to remove (a bias): the sum has the shape, and owns its
+        return Tensor._make(np.asarray(data.sum(axis=tuple(range(lead)))))   # memory
+    data = data.sum(axis=tuple(range(lead)) + kept, keepdims=True)
     return Tensor._make(np.ascontiguousarray(data).reshape(shape))
 
 

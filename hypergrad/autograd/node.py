@@ -22,6 +22,19 @@ Note [sequence_nr]
     the highest number first, which makes backward visit nodes in roughly the reverse order of
     the forward pass; AccumulateGrad gets the largest possible number so a leaf's gradient is
     written as soon as it is complete.
+
+Note [Stealing the gradient]
+    The first gradient to reach a leaf becomes its `.grad`. Copying it costs a pass over memory
+    as large as the parameter; torch avoids that when the gradient tensor is referenced only by
+    the engine (`use_count() <= num_expected_refs` in accumulate_grad.h) and takes the tensor
+    itself. HyperGrad asks Python the same question: `sys.getrefcount` of the gradient tensor
+    and of its array must be what they are for a gradient held by the InputBuffer alone
+    (measured once at import, `_calibrate_sole_owner`): then no other tensor wraps the array
+    and no view of it exists (a view holds its base). The array must also own its memory
+    (`base is None`: it is not itself a view) and have the leaf's strides.
+    A gradient the caller passed to `backward(gradient)`, or one a hook kept, or one also bound
+    for another leaf (`AddBackward0` sends the same tensor to both inputs), has more references
+    and is copied.
 """
 
 from __future__ import annotations
@@ -31,6 +44,8 @@ import sys
 from typing import NamedTuple
 
 import numpy as np
+
+from .grad_mode import _state
 
 __all__ = ["Node", "Edge", "AccumulateGrad", "GraphRoot", "RemovableHandle", "next_sequence_nr"]
 
@@ -212,8 +227,9 @@ class AccumulateGrad(Node):
     leaf holds the node weakly (`tensor._grad_accumulator`), so the graph keeps the leaf alive
     and not the other way round. Rules (accumulate_grad.h, `accumulateGrad`):
 
-    - no `.grad` yet: `.grad` becomes a copy of the gradient (a copy, so that `.grad` never
-      shares memory with a gradient some other tensor or the caller also holds);
+    - no `.grad` yet: `.grad` takes the gradient's memory when nothing else can see it (see
+      Note [Stealing the gradient]), and is a copy of it otherwise, so that `.grad` never
+      shares memory with a gradient some other tensor or the caller also holds;
     - `.grad` exists and grad mode is off: it is added in place;
     - `.grad` exists and grad mode is on (`create_graph=True`): `.grad = .grad + new`, out of
       place, so the new `.grad` has a `grad_fn` and can itself be differentiated.
@@ -242,23 +258,24 @@ class AccumulateGrad(Node):
         return {0: hooks} if hooks else None
 
     def apply(self, grad_outputs):
-        from .grad_mode import _state
-
-        new_grad = grad_outputs[0]
-        if new_grad is None:
+        if grad_outputs[0] is None:
             return []
         variable = self.variable
         old = variable._grad
-        if old is None:
-            if _state.enabled:  # torch's clone_obey_contract: an empty tensor copy_'d into
-                variable._grad = Tensor._make(np.empty_like(new_grad._data)).copy_(new_grad)
-            else:
-                variable._grad = Tensor._make(new_grad._data.copy())
-        elif not _state.enabled:
-            old._data += new_grad._data  # in place, even if `.grad` has a grad_fn of its own
-            old._version_counter.bump()
+        if old is None and not _state.enabled and _can_steal(grad_outputs, variable):
+            variable._grad = Tensor._make(grad_outputs[0]._data)
         else:
-            variable._grad = old + new_grad
+            new_grad = grad_outputs[0]
+            if old is None:
+                if _state.enabled:  # torch's clone_obey_contract: an empty tensor copy_'d into
+                    variable._grad = Tensor._make(np.empty_like(new_grad._data)).copy_(new_grad)
+                else:
+                    variable._grad = Tensor._make(new_grad._data.copy())
+            elif not _state.enabled:
+                old._data += new_grad._data  # in place, even if `.grad` has a grad_fn of its own
+                old._version_counter.bump()
+            else:
+                variable._grad = old + new_grad
         hooks = variable._post_acc_hooks
         if hooks:
             for hook in tuple(hooks.values()):
@@ -267,3 +284,29 @@ class AccumulateGrad(Node):
 
     def name(self):
         return "AccumulateGrad"
+
+
+def _reference_counts(buffer):
+    """References to the gradient in `buffer[0]` and to its array, as counted from here."""
+    gradient = buffer[0]
+    return sys.getrefcount(gradient), sys.getrefcount(gradient._data)
+
+
+def _can_steal(buffer, variable):
+    """May `.grad` take this gradient's array instead of a copy? (Note [Stealing the gradient])"""
+    tensor_refs, array_refs = _reference_counts(buffer)
+    data = buffer[0]._data
+    return (tensor_refs <= _SOLE_OWNER[0] and array_refs <= _SOLE_OWNER[1]
+            and data.base is None and data.strides == variable._data.strides)
+
+
+def _calibrate_sole_owner():
+    """What `_reference_counts` reports for a gradient held by nothing but its buffer.
+
+    Measured rather than assumed, so that the check stays right on Python versions that count
+    references on the interpreter's stack differently.
+    """
+    return _reference_counts([Tensor._make(np.empty(1))])
+
+
+_SOLE_OWNER = None   # set by hypergrad/tensor.py once Tensor exists (see tensor.py's tail)
