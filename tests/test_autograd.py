@@ -1605,6 +1605,23 @@ def function_gradient_that_broadcasts_is_summed(L, log):
 
 
 @scenario
+def function_second_gradient_of_wrong_shape_names_its_index(L, log):
+    F = simple_function(L, lambda ctx, g: (g, g, L.ones(3)),
+                        forward=lambda ctx, a, b, c: a * b * c)
+    a = leaf(L)
+    F.apply(a, a, leaf(L)).sum().backward()
+
+
+@scenario
+def function_gradient_of_another_dtype_is_cast(L, log):
+    F = simple_function(L, lambda ctx, g: (g.double(), g * 3),
+                        forward=lambda ctx, a, b: a * b.float())
+    a, b = leaf(L), leaf(L, (5.0, 6.0), dtype=L.float64)
+    F.apply(a, b).sum().backward()
+    return a.grad, b.grad
+
+
+@scenario
 def function_mark_dirty(L, log):
     class AddOne(L.autograd.Function):
         @staticmethod

@@ -128,23 +128,32 @@ class Engine:
         keep_graph = graph_task.keep_graph
         # The common case: the whole graph runs and nobody observes. A node without hooks then
         # needs exactly what evaluate_function would do for it, written out here: apply,
-        # validate_outputs, release_variables (this loop runs once per node).
+        # release_variables, and validate_outputs, which checks each gradient as it is sent
+        # below (`checked` is False) rather than in a loop of its own (this runs once per node).
         whole_graph = exec_info is None and not observers
         heappush, heappop = heapq.heappush, heapq.heappop
         while ready_queue:
             _, _, fn, inputs = heappop(ready_queue)
             if whole_graph and not fn._has_hooks and not _anomaly["enabled"]:
                 outputs = fn.apply(inputs)
-                validate_outputs(fn, outputs)
+                if len(outputs) != len(fn.next_edges):
+                    validate_outputs(fn, outputs)   # raises torch's error for the count
                 if not keep_graph:
                     fn.release_variables()
+                checked = False
             else:
                 outputs = self.evaluate_function(graph_task, fn, inputs)
                 if outputs is None:
                     continue
+                checked = True
             for (next_fn, input_nr), grad in zip(fn.next_edges, outputs):
                 if next_fn is None:
                     continue
+                if not checked and grad is not None:   # validate_outputs, one gradient
+                    shape, dtype = next_fn._input_metadata[input_nr]
+                    data = grad._data
+                    if data.shape != shape or data.dtype != dtype:
+                        grad = _fixed_gradient(fn, outputs, next_fn, input_nr, grad)
                 # Is the next node ready? It is when this was the last edge into it.
                 remaining = dependencies[next_fn] - 1
                 dependencies[next_fn] = remaining
@@ -176,7 +185,7 @@ class Engine:
             # Hold no gradient past its hand-off: the buffers are then their only owners,
             # which lets AccumulateGrad take a gradient without copying it (node.py's
             # Note [Stealing the gradient]).
-            outputs = grad = None
+            outputs = grad = data = None
 
     def evaluate_function(self, graph_task, fn, inputs):
         """Capture what `grad()` asked for, run the node, release its saved tensors."""
@@ -387,6 +396,29 @@ def validate_outputs(fn, grads):
             grad = grads[i] = sum_to(grad, shape)
         if grad._data.dtype != dtype:
             grads[i] = grad.to(_dtype_of(dtype))
+
+
+def _fixed_gradient(fn, grads, next_fn, input_nr, grad):
+    """validate_outputs for the one gradient `grad`, sent along edge (next_fn, input_nr), whose
+    shape or dtype differs from its input's: the summed or cast gradient, or torch's error.
+
+    Its index (for the error message) is the first at which this edge carries this gradient:
+    an earlier identical pair would have failed first.
+    """
+    for index, (edge, other) in enumerate(zip(fn.next_edges, grads)):
+        if other is grad and edge[0] is next_fn and edge[1] == input_nr:
+            break
+    shape, dtype = next_fn._input_metadata[input_nr]
+    data = grad._data
+    if data.shape != shape:
+        if not _is_expandable_to(shape, data.shape):
+            raise RuntimeError(
+                f"Function {fn.name()} returned an invalid gradient at index {index} - got "
+                f"{list(data.shape)} but expected shape compatible with {list(shape)}")
+        grad = sum_to(grad, shape)
+    if grad._data.dtype != dtype:
+        grad = grad.to(_dtype_of(dtype))
+    return grad
 
 
 def _is_expandable_to(shape, desired):
