@@ -119,8 +119,12 @@ class Engine:
 
     def _run(self, graph_root, graph_task):
         """The ready-queue loop (torch's `thread_main` and the tail of `evaluate_function`)."""
-        ready_queue = [(-graph_root._sequence_nr, 0, graph_root, [])]
-        tie_breaker = 1
+        ready_queue = []
+        # A node that became ready while the queue was empty, and alone: it is the one the
+        # queue would give next, so it runs without a trip through the heap (in a chain of
+        # ops that is every node). Any other node that becomes ready pushes it first.
+        held = (graph_root, [])
+        tie_breaker = 0
         not_ready = graph_task.not_ready
         dependencies = graph_task.dependencies
         exec_info = graph_task.exec_info
@@ -132,8 +136,14 @@ class Engine:
         # below (`checked` is False) rather than in a loop of its own (this runs once per node).
         whole_graph = exec_info is None and not observers
         heappush, heappop = heapq.heappush, heapq.heappop
-        while ready_queue:
-            _, _, fn, inputs = heappop(ready_queue)
+        while True:
+            if held is not None:
+                fn, inputs = held
+                held = None
+            elif ready_queue:
+                _, _, fn, inputs = heappop(ready_queue)
+            else:
+                break
             if whole_graph and not fn._has_hooks and not _anomaly["enabled"]:
                 outputs = fn.apply(inputs)
                 if len(outputs) != len(fn.next_edges):
@@ -180,6 +190,13 @@ class Engine:
                     for observer in observers:
                         observer.on_send(fn, next_fn, input_nr, grad, buffer)
                 if remaining == 0:
+                    if held is None and not ready_queue:
+                        held = (next_fn, buffer)
+                        continue
+                    if held is not None:
+                        heappush(ready_queue, (-held[0]._sequence_nr, tie_breaker, *held))
+                        tie_breaker += 1
+                        held = None
                     heappush(ready_queue, (-next_fn._sequence_nr, tie_breaker, next_fn, buffer))
                     tie_breaker += 1
             # Hold no gradient past its hand-off: the buffers are then their only owners,
