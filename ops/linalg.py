@@ -147,7 +147,7 @@ _BLAS_INF_ORDER = on_some_inputs(
 
 def _reject_bool(a, kernel):
     """torch's CPU kernels have no bool products."""
-    if a.dtype == np.bool_:
+    if a.dtype.kind == "b":
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
@@ -268,7 +268,7 @@ class Mm(Op):
                                f"{_C_TYPE_NAME[a.dtype.name]} != {_C_TYPE_NAME[b.dtype.name]}")
         _reject_bool(a, "addmm_impl_cpu_")
         ctx.save_for_backward(a, b)
-        return a @ b
+        return np.matmul(a, b)
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
@@ -471,6 +471,9 @@ def matmul(input, other):
     broadcast, and one mm or a bmm does the work (Note [How matmul picks a product]).
     The gradients are those of the products used.
     """
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input._data.ndim == 2 == \
+            other._data.ndim:   # the common case first: a 2-D product
+        return Mm.apply(input, other)
     for position, (name, value) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(value, Tensor):
             raise TypeError(f"matmul(): argument '{name}' (position {position}) must be Tensor, "

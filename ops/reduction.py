@@ -186,6 +186,18 @@ def _mean_dtype(a, dtype):
     return a.dtype
 
 
+def _mean(a, axis, keepdims, dtype, count):
+    """What `np.mean(a, axis, dtype, keepdims=keepdims)` computes (the pairwise sum in `dtype`,
+    divided by `count`), without np.mean's Python layer: this runs on every `mean`."""
+    total = np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if count == 0:
+        with np.errstate(invalid="ignore", divide="ignore"):   # the mean of nothing is NaN
+            return np.asarray(np.true_divide(total, count), dtype=dtype)
+    if type(total) is np.ndarray:
+        return np.true_divide(total, count, out=total, casting="unsafe")
+    return np.asarray(total / count, dtype=dtype)
+
+
 class MeanAll(Op):
     """Mean of all elements, `x.mean()`; floating dtypes only.
 
@@ -197,9 +209,7 @@ class MeanAll(Op):
     def forward(ctx, a, *, dtype=None):
         out_dtype = _mean_dtype(a, dtype)
         ctx.input_shape = a.shape
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is NaN
-            return np.mean(a, dtype=out_dtype)
+        return _mean(a, None, False, out_dtype, a.size)
 
     def backward(ctx, grad):
         return grad.expand(ctx.input_shape) / math.prod(ctx.input_shape)
@@ -219,9 +229,7 @@ class MeanDim(Op):
         ctx.input_shape = a.shape
         ctx.axes = axes
         ctx.keepdim = keepdim
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.mean(a, axis=axes, keepdims=keepdim, dtype=out_dtype)
+        return _mean(a, axes, keepdim, out_dtype, _reduced_numel(a.shape, axes))
 
     def backward(ctx, grad):
         count = _reduced_numel(ctx.input_shape, ctx.axes)

@@ -684,7 +684,7 @@ class Relu(Op):
                              [True, False]),)
 
     def forward(ctx, a):
-        if a.dtype == np.bool_:
+        if a.dtype.kind == "b":
             raise RuntimeError("Boolean inputs not supported for relu")
         out = np.asarray(np.maximum(a, 0))
         ctx.save_for_backward(out)

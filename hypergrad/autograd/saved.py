@@ -49,10 +49,9 @@ class SavedTensor:
 
     __slots__ = ("_tensor", "_data", "_version_counter", "_saved_version", "__dict__")
 
-    # set only for saved outputs, released values and hooked values (class defaults until then)
+    # set only for saved outputs and hooked values (class defaults until then)
     _output_nr = 0
     _requires_grad = False
-    _released = False
     _hooks = None
 
     def __init__(self, tensor, is_output=False, output_nr=0):
@@ -70,9 +69,10 @@ class SavedTensor:
 
     def unpack(self, saved_for=None):
         """The saved tensor, checked against in-place changes; `saved_for` is the owning node."""
-        if self._released:
+        counter = self._version_counter
+        if counter is None:   # released
             raise RuntimeError(BACKWARD_TWICE_MESSAGE)
-        current = self._version_counter.version
+        current = counter.version
         if current != self._saved_version:
             raise RuntimeError(self._modified_message(current, saved_for))
         tensor = self._tensor
@@ -89,8 +89,12 @@ class SavedTensor:
         return tensor
 
     def release(self):
-        self._tensor = self._data = None
-        self._released = True
+        """Drop the saved value (and the counter: a released entry is one without it)."""
+        self._tensor = self._data = self._version_counter = None
+
+    @property
+    def _released(self):
+        return self._version_counter is None
 
     def register_hooks(self, pack_hook, unpack_hook):
         """Like torch's `_SavedTensor.register_hooks`: pack now, unpack on every access."""

@@ -177,6 +177,10 @@ class OpNode(Node):
         if len(result) != len(needs):
             raise RuntimeError(f"function {self.name()} returned an incorrect number of "
                                f"gradients (expected {len(needs)}, got {len(result)})")
+        if needs is _ONE_NEEDED:   # one input, which needs its gradient: the common case
+            grad = result[0]
+            if grad is None or type(grad) is Tensor:
+                return [grad]
         grads = []
         for grad, need in zip(result, needs):
             if not need:
@@ -199,9 +203,14 @@ class OpNode(Node):
 def _resolve_saved(node, tensors, arrays, outputs, results):
     """Turn the arrays given to save_for_backward into SavedTensors (see the module Note)."""
     saved = []
-    for value in node._saved:
+    n_arrays = len(arrays)
+    for k, value in enumerate(node._saved):
         if type(value) is not np.ndarray:
             saved.append(value)
+            continue
+        # Most ops save their inputs in order (`save_for_backward(a, b)`): try input k first.
+        if k < n_arrays and value is arrays[k] and isinstance(tensors[k], Tensor):
+            saved.append(SavedTensor(tensors[k]))
             continue
         for i, array in enumerate(arrays):
             if value is array and isinstance(tensors[i], Tensor):
@@ -218,6 +227,8 @@ def _resolve_saved(node, tensors, arrays, outputs, results):
 
 
 _interned = {}
+_ONE_NEEDED = (True,)
+_interned[_ONE_NEEDED] = _ONE_NEEDED   # the needs_input_grad every one-input node shares
 
 
 # `_interned.setdefault(t, t)` keeps one shared copy of each small immutable tuple: a node's
