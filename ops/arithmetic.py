@@ -49,7 +49,9 @@ class Add(Op):
 
     def backward(ctx, grad):
         alpha = getattr(ctx, "alpha", 1)
-        return grad, grad if alpha == 1 else grad * alpha
+        if alpha == 1 or not ctx.needs_input_grad[1]:
+            return grad, grad
+        return grad, grad * alpha
 
 
 class Sub(Op):
@@ -75,6 +77,8 @@ class Sub(Op):
         return a - b if alpha == 1 else a - alpha * b
 
     def backward(ctx, grad):
+        if not ctx.needs_input_grad[1]:
+            return grad, None
         return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha
 
 

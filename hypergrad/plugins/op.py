@@ -277,8 +277,12 @@ def _build_apply(op):
             tensors = tuple(args[0])
             rest = args[1:]
         else:
-            tensors = args[:n_inputs] if len(args) > n_inputs else args
-            rest = args[n_inputs:]
+            if len(args) > n_inputs:
+                tensors = args[:n_inputs]
+                rest = args[n_inputs:]
+            else:
+                tensors = args
+                rest = ()
         arrays = []
         needs_grad = False
         common = None      # the dtype all tensor arguments share, if they do
@@ -438,8 +442,13 @@ def _share_view(base, results):
     if not isinstance(base, Tensor):
         return
     root = base._base if base._base is not None else base
+    base_data = base._data
+    owner = base_data if base_data.base is None else base_data.base
     for result in results:
-        if result._data.size == 0 or np.may_share_memory(result._data, base._data):
+        data = result._data
+        # numpy gives a view the array that owns the memory as its `base`; anything else (a
+        # copy that forward had to make, a view of such a copy) gets the full overlap test
+        if data.base is owner or data.size == 0 or np.may_share_memory(data, base_data):
             result._version_counter = base._version_counter
             result._base = root
             if views_rebased[0]:
