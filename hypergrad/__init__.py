@@ -31,8 +31,9 @@ __version__ = "0.1.0"
 #     more locally, but costs a microsecond on every operation.) Under pytest the filter is
 #     lost when HyperGrad is first imported during collection: pytest restores its own list
 #     of filters afterwards, so the warnings then show in pytest's summary (and under
-#     `-W error` they become errors; `with np.errstate(all="ignore"):` around the code then
-#     gives torch's silence).
+#     `-W error` they become errors). Give pytest the same filter in its `filterwarnings`
+#     setting, as this project's pyproject.toml does, or wrap the code in
+#     `with np.errstate(all="ignore"):`.
 _warnings.filterwarnings(
     "ignore", category=RuntimeWarning, module=r"hypergrad(\.|$)",
     message=r"(invalid value|divide by zero|overflow|underflow) encountered in")

@@ -162,8 +162,7 @@ class TrueDiv(Op):
 
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return a / b
+        return a / b   # 1 / 0 is inf, silently, as in torch (Note [Floating-point warnings])
 
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
