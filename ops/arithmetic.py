@@ -40,6 +40,7 @@ class Add(Op):
     reference = "torch.add"
     samples = binary()
     dtypes = ALL_REAL
+    inplace_ufunc = np.add
 
     def forward(ctx, a, b, *, alpha=1):
         if alpha == 1:
@@ -68,6 +69,7 @@ class Sub(Op):
     reference = "torch.sub"
     samples = binary()
     dtypes = ALL_REAL
+    inplace_ufunc = np.subtract
     error_samples = [error_sample(np.array([True]), np.array([False]),
                                   match="with two bool tensors is not supported")]
 
@@ -139,6 +141,7 @@ class Mul(Op):
     reference = "torch.mul"
     samples = binary()
     dtypes = ALL_REAL + ("bool",)
+    inplace_ufunc = np.multiply
 
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)

@@ -79,3 +79,46 @@ def test_view_of_leaf_is_refused():
     with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is "
                                            "being used in an in-place operation."):
         leaf[0].mul_(2)
+
+
+# Note [Writing in place directly] (hypergrad/plugins/op.py): in-place ops with nothing to
+# record write straight into the tensor's memory; these cases compare that path with torch.
+DIRECT_CASES = {
+    "sgd-step": lambda lib, p, g: p.sub_(g * 0.1),
+    "operator-with-a-number": lambda lib, p, g: p.__imul__(2.5),
+    "add-int-number": lambda lib, p, g: p.add_(3),
+    "operand-is-self": lambda lib, p, g: p.add_(p),
+    "overlapping-view-of-self": lambda lib, p, g: p.mul_(p.flip(0)),
+    "into-a-view": lambda lib, p, g: p[1].add_(g[0]),
+    "broadcast-operand": lambda lib, p, g: p.add_(g[0]),
+    "other-dtype": lambda lib, p, g: p.add_(g.double()),
+}
+
+
+@pytest.mark.parametrize("name", DIRECT_CASES)
+def test_inplace_without_recording_matches_torch(name):
+    results = []
+    for lib in (torch, hg):
+        p = lib.tensor([[1.0, -2.0, 3.5], [0.25, 5.0, -6.0]], requires_grad=True)
+        g = lib.tensor([[0.5, 1.0, -1.5], [2.0, -0.75, 3.0]])
+        with lib.no_grad():
+            alias = p.detach()          # shares p's memory: sees the write
+            before = p._version
+            out = DIRECT_CASES[name](lib, p, g)
+        results.append((out.tolist(), p.tolist(), alias.tolist(), p._version - before,
+                        p.requires_grad, p.grad_fn is None))
+    assert results[0] == results[1]
+
+
+def test_direct_inplace_write_invalidates_a_saved_tensor():
+    """The direct path bumps the version, so a backward that saved the old value refuses."""
+    messages = []
+    for lib in (torch, hg):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        x = lib.tensor([3.0, 4.0])
+        y = (w * x).sum()               # saves x
+        x.mul_(2)                       # nothing to record: the direct path
+        with pytest.raises(RuntimeError) as error:
+            y.backward()
+        messages.append(str(error.value).split(" Hint:")[0].replace("torch.", "hypergrad."))
+    assert messages[0] == messages[1]

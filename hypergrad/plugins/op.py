@@ -471,10 +471,17 @@ def _refresh_views(tensors):
 # ----------------------------------------------------------------------------------------------
 # In-place variants
 # ----------------------------------------------------------------------------------------------
-def inplace_variant(function, name):
-    """Build `x.add_(y)` from `add`: compute out of place, then write into `x` (see Note)."""
+def inplace_variant(function, name, ufunc=None):
+    """Build `x.add_(y)` from `add`: compute out of place, then write into `x` (see Note).
+
+    `ufunc` (an op's `inplace_ufunc`) computes the op into `x`'s memory directly when nothing
+    will be recorded: see Note [Writing in place directly].
+    """
 
     def inplace(self, *args, **kwargs):
+        if ufunc is not None and len(args) == 1 and not kwargs and \
+                _writes_directly(ufunc, self, args[0]):
+            return self
         if state_enabled() and self._requires_grad and self._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
@@ -493,6 +500,40 @@ def inplace_variant(function, name):
 
 def state_enabled():
     return _state.enabled
+
+
+def _writes_directly(ufunc, self, other):
+    """`ufunc(self, other, out=self)`, when that is all the in-place op has to do.
+
+    Note [Writing in place directly]
+        `x.sub_(y)` normally computes `x - y` out of place and copies it into `x`: one path for
+        every in-place op, which also records the graph. With nothing to record (grad mode
+        off, as in an optimizer step, or no operand that requires grad) and operands whose
+        dtype and shape are already `x`'s, an elementwise op that declares its numpy ufunc
+        (`inplace_ufunc`) writes the result straight into `x`'s memory instead, as torch's
+        in-place kernels do: no temporary, no copy. numpy handles operands that overlap `x`.
+        Anything else (a read-only `x`, broadcasting, another dtype, bool tensors, a Python
+        number with a tensor that is not floating) takes the general path, with its checks
+        and messages.
+    """
+    data = self._data
+    if type(other) is Tensor or isinstance(other, Tensor):
+        if _state.enabled and (self._requires_grad or other._requires_grad):
+            return False
+        operand = other._data
+        if operand.dtype != data.dtype or operand.shape != data.shape or data.dtype.kind == "b":
+            return False
+    elif type(other) is float or type(other) is int:
+        if (_state.enabled and self._requires_grad) or data.dtype.kind != "f":
+            return False
+        operand = other
+    else:
+        return False
+    if not data.flags.writeable:
+        return False
+    ufunc(data, operand, out=data)
+    self._version_counter.bump()
+    return True
 
 
 def write_inplace(self, result):
@@ -596,6 +637,8 @@ class Op:
       override        True to replace an op of the same name from another plugin
       materialize_grads  False to receive None in backward for the outputs that got no
                       gradient (torch's undefined gradients), instead of zeros
+      inplace_ufunc   the numpy ufunc that computes the op (np.add for add), for in-place
+                      variants that need not record (Note [Writing in place directly])
     Conformance metadata: `reference`, `samples`, `dtypes`, `tolerances`, `divergences`,
     `error_samples`, `supports_gradgrad` (see hypergrad.conformance.domains).
     """
@@ -612,6 +655,7 @@ class Op:
     node_name = None
     override = False
     materialize_grads = True
+    inplace_ufunc = None
 
     reference = None
     samples = None

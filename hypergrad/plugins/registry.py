@@ -136,7 +136,8 @@ class Registry:
             elif method in _REFLECTED:
                 bound = _reflected(function, method)
             elif method in _INPLACE_DUNDER or (method.endswith("_") and not method.endswith("__")):
-                bound = inplace_variant(function, method)
+                bound = inplace_variant(function, method,
+                                        ufunc=getattr(entry.op, "inplace_ufunc", None))
             else:
                 bound = function
             self._set(entry.plugin, Tensor, method, bound)
