@@ -190,6 +190,7 @@ def _mean(a, axis, keepdims, dtype, count):
     """What `np.mean(a, axis, dtype, keepdims=keepdims)` computes (the pairwise sum in `dtype`,
     divided by `count`), without np.mean's Python layer: this runs on every `mean`."""
     total = np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    count = np.intp(count)   # a Python int would become a float16 (inf above 65504), not so
     if count == 0:
         with np.errstate(invalid="ignore", divide="ignore"):   # the mean of nothing is NaN
             return np.asarray(np.true_divide(total, count), dtype=dtype)

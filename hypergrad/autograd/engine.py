@@ -148,8 +148,6 @@ class Engine:
                 outputs = fn.apply(inputs)
                 if len(outputs) != len(fn.next_edges):
                     validate_outputs(fn, outputs)   # raises torch's error for the count
-                if not keep_graph:
-                    fn.release_variables()
                 checked = False
             else:
                 outputs = self.evaluate_function(graph_task, fn, inputs)
@@ -199,6 +197,8 @@ class Engine:
                         held = None
                     heappush(ready_queue, (-next_fn._sequence_nr, tie_breaker, next_fn, buffer))
                     tie_breaker += 1
+            if not checked and not keep_graph:   # after validation, as torch frees
+                fn.release_variables()
             # Hold no gradient past its hand-off: the buffers are then their only owners,
             # which lets AccumulateGrad take a gradient without copying it (node.py's
             # Note [Stealing the gradient]).
@@ -457,7 +457,7 @@ def sum_to(grad, shape):
     kept = tuple(lead + i for i, size in enumerate(shape)
                  if size == 1 and data.shape[lead + i] != 1)
     if not kept:   # only leading dims to remove (a bias): the sum has the shape, and owns its
-        return Tensor._make(np.asarray(data.sum(axis=tuple(range(lead)))))   # memory
+        return Tensor._make(np.asarray(data.sum(axis=tuple(range(lead))), order="C"))
     data = data.sum(axis=tuple(range(lead)) + kept, keepdims=True)
     return Tensor._make(np.ascontiguousarray(data).reshape(shape))
 
