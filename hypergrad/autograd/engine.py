@@ -403,16 +403,7 @@ def validate_outputs(fn, grads):
         next_fn, input_nr = edges[i]
         if next_fn is None or grad is None:
             continue
-        shape, dtype = next_fn._input_metadata[input_nr]
-        data = grad._data
-        if data.shape != shape:
-            if not _is_expandable_to(shape, data.shape):
-                raise RuntimeError(
-                    f"Function {fn.name()} returned an invalid gradient at index {i} - got "
-                    f"{list(data.shape)} but expected shape compatible with {list(shape)}")
-            grad = grads[i] = sum_to(grad, shape)
-        if grad._data.dtype != dtype:
-            grads[i] = grad.to(_dtype_of(dtype))
+        grads[i] = _conformed(fn, i, grad, *next_fn._input_metadata[input_nr])
 
 
 def _fixed_gradient(fn, grads, next_fn, input_nr, grad):
@@ -425,7 +416,11 @@ def _fixed_gradient(fn, grads, next_fn, input_nr, grad):
     for index, (edge, other) in enumerate(zip(fn.next_edges, grads)):
         if other is grad and edge[0] is next_fn and edge[1] == input_nr:
             break
-    shape, dtype = next_fn._input_metadata[input_nr]
+    return _conformed(fn, index, grad, *next_fn._input_metadata[input_nr])
+
+
+def _conformed(fn, index, grad, shape, dtype):
+    """Gradient `index` of `fn` in its input's shape (summed down) and dtype, or torch's error."""
     data = grad._data
     if data.shape != shape:
         if not _is_expandable_to(shape, data.shape):
