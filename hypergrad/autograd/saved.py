@@ -47,17 +47,14 @@ BACKWARD_TWICE_MESSAGE = (
 class SavedTensor:
     """One saved value; see the Notes above. Non-tensor values (Python numbers) are kept as is."""
 
-    __slots__ = ("_tensor", "_data", "_version_counter", "_saved_version", "__dict__")
-
-    # set only for saved outputs and hooked values (class defaults until then)
-    _output_nr = 0
-    _requires_grad = False
-    _hooks = None
+    __slots__ = ("_tensor", "_data", "_version_counter", "_saved_version", "_output_nr",
+                 "_requires_grad", "_hooks")
 
     def __init__(self, tensor, is_output=False, output_nr=0):
         counter = tensor._version_counter
         self._version_counter = counter
         self._saved_version = counter.version
+        self._hooks = None
         if is_output:
             self._tensor = None
             self._data = tensor._data
@@ -66,6 +63,8 @@ class SavedTensor:
         else:
             self._tensor = tensor
             self._data = None
+            self._output_nr = 0
+            self._requires_grad = False
 
     def unpack(self, saved_for=None):
         """The saved tensor, checked against in-place changes; `saved_for` is the owning node."""

@@ -42,6 +42,18 @@ Note [What the machinery does so each op need not]
 Note [The hot path]
     `apply` runs for every operation a user performs, so it is one closure built when the
     class is defined: no registry look-ups, no plugin calls, no dicts built per call.
+
+Note [The common call]
+    Most calls are `x.tanh()`, `x * w` or `x * 1.5`: one or two inputs, each a Tensor of one
+    dtype (or a Python number a floating tensor absorbs), one output. For such a call every
+    general step has a known answer: nothing to promote, the output keeps the input's dtype,
+    every input gets an edge. Ops of one or two inputs (not views, not variadic, no
+    `differentiable_inputs`) therefore get an `apply` that checks for that call first and
+    writes those steps out (`_build_common_apply`, `_connect_output`); any other call, found
+    before forward runs, goes to the full `apply`. The two must agree on every call: the
+    conformance suite runs both, since its samples include mixed dtypes and numbers.
+    torch does the same in C++: its code generator emits one function per signature
+    (torch/csrc/autograd/generated/VariableType*.cpp), not one general one.
 """
 
 from __future__ import annotations
@@ -204,26 +216,28 @@ def _resolve_saved(node, tensors, arrays, outputs, results):
     """Turn the arrays given to save_for_backward into SavedTensors (see the module Note)."""
     saved = []
     n_arrays = len(arrays)
-    for k, value in enumerate(node._saved):
+    k = 0
+    for value in node._saved:
         if type(value) is not np.ndarray:
             saved.append(value)
-            continue
         # Most ops save their inputs in order (`save_for_backward(a, b)`): try input k first.
-        if k < n_arrays and value is arrays[k] and isinstance(tensors[k], Tensor):
+        elif k < n_arrays and value is arrays[k] and isinstance(tensors[k], Tensor):
             saved.append(SavedTensor(tensors[k]))
-            continue
-        for i, array in enumerate(arrays):
-            if value is array and isinstance(tensors[i], Tensor):
-                saved.append(SavedTensor(tensors[i]))
-                break
         else:
-            for j, array in enumerate(outputs):
-                if value is array:
-                    saved.append(SavedTensor(results[j], is_output=True, output_nr=j))
-                    break
-            else:
-                saved.append(Tensor._make(value))
+            saved.append(_saved_value(value, tensors, arrays, outputs, results))
+        k += 1
     node._saved = tuple(saved)
+
+
+def _saved_value(value, tensors, arrays, outputs, results):
+    """What to keep for an array forward saved: its input, its output, or a constant."""
+    for i, array in enumerate(arrays):
+        if value is array and isinstance(tensors[i], Tensor):
+            return SavedTensor(tensors[i])
+    for j, array in enumerate(outputs):
+        if value is array:
+            return SavedTensor(results[j], True, j)
+    return Tensor._make(value)
 
 
 _interned = {}
@@ -339,15 +353,102 @@ def _build_apply(op):
                 _connect(ctx, tensors if edge_positions is None else
                          [tensors[i] for i in edge_positions], tensors, arrays, (out,), (result,))
             return result
-        outputs = tuple(o if type(o) is ndarray and (out_dtype is None or o.dtype == out_dtype)
-                        else _as_output_array(ctx, o, out_dtype, record) for o in out)
-        results = tuple(make(o) for o in outputs)
-        if is_view:
-            _share_view(tensors[0], results)
+        return _wrap_outputs(ctx, out, out_dtype, record, tensors[0] if is_view else None,
+                             tensors if edge_positions is None else
+                             [tensors[i] for i in edge_positions], tensors, arrays)
+
+    apply.__wrapped__ = forward
+    if variadic or is_view or edge_positions is not None or n_inputs not in (1, 2):
+        return apply
+    return _build_common_apply(op, apply)
+
+
+def _wrap_outputs(ctx, out, out_dtype, record, view_base, edge_inputs, tensors, arrays):
+    """Step 4 for a forward that returned several arrays: a tuple of Tensors."""
+    outputs = tuple(o if type(o) is np.ndarray and (out_dtype is None or o.dtype == out_dtype)
+                    else _as_output_array(ctx, o, out_dtype, record) for o in out)
+    results = tuple(Tensor._make(o) for o in outputs)
+    if view_base is not None:
+        _share_view(view_base, results)
+    if record:
+        _connect(ctx, edge_inputs, tensors, arrays, outputs, results)
+    return results
+
+
+def _build_common_apply(op, generic):
+    """`apply` for an op of one or two inputs, with its common calls written out.
+
+    See Note [The common call]. Whatever is not the common call goes to `generic`, the full
+    `apply`, before anything has run.
+    """
+    forward = op.forward
+    node_class = op.node_class
+    promotion = op.type_promotion
+    int_to_float = promotion is INT_TO_FLOAT
+    out_kind = None if promotion is None else "bool" if promotion is ALWAYS_BOOL else "input"
+    differentiable = op.differentiable
+    binary = op.inputs == 2
+    new_node = object.__new__
+    make = Tensor._make
+    state = _state
+    ndarray = np.ndarray
+
+    def apply(*args, **kwargs):
+        # 1. Inputs: a Tensor, then (for two inputs) a Tensor of its dtype or a Python number
+        # that a floating tensor absorbs (torch's promotion then keeps the tensor's dtype).
+        if not args or not isinstance(a := args[0], Tensor):
+            return generic(*args, **kwargs)
+        data = a._data
+        dtype = data.dtype
+        if binary:
+            if len(args) != 2:
+                return generic(*args, **kwargs)
+            b = args[1]
+            if isinstance(b, Tensor):
+                other = b._data
+                if other.dtype is not dtype and other.dtype != dtype:
+                    return generic(*args, **kwargs)
+                needs_grad = a._requires_grad or b._requires_grad
+            elif (type(b) is float or type(b) is int) and dtype.kind in "fc":
+                other = b
+                needs_grad = a._requires_grad
+            else:
+                return generic(*args, **kwargs)
+        else:
+            needs_grad = a._requires_grad
+        # 2. Promotion: the result keeps the input's dtype (or is bool, for comparisons).
+        if int_to_float and dtype.kind not in "fc":
+            return generic(*args, **kwargs)
+        out_dtype = dtype if out_kind == "input" else None if out_kind is None else _BOOL
+        # 3. Forward.
+        record = needs_grad and differentiable and state.enabled
         if record:
-            _connect(ctx, tensors if edge_positions is None else
-                     [tensors[i] for i in edge_positions], tensors, arrays, outputs, results)
-        return results
+            ctx = new_node(node_class)
+            ctx._saved = ()
+        else:
+            ctx = _ForwardContext()
+        try:
+            if binary:
+                out = forward(ctx, data, other, **kwargs)
+            elif len(args) == 1:
+                out = forward(ctx, data, **kwargs)
+            else:
+                out = forward(ctx, data, *args[1:], **kwargs)
+        except ValueError as error:   # numpy's broadcasting error, in torch's type and words
+            if "could not be broadcast" not in str(error):
+                raise
+            raise RuntimeError(_broadcast_error([data, other] if binary else [data])) from None
+        # 4. Outputs.
+        tensors = (a, b) if binary else (a,)
+        if type(out) is not ndarray or (out_dtype is not None and out.dtype != out_dtype):
+            if type(out) is tuple:
+                return _wrap_outputs(ctx, out, out_dtype, record, None, tensors, tensors,
+                                     [data, other] if binary else [data])
+            out = _as_output_array(ctx, out, out_dtype, record)
+        result = make(out)
+        if record:
+            _connect_output(ctx, tensors, (data, other) if binary else (data,), out, result)
+        return result
 
     apply.__wrapped__ = forward
     return apply
@@ -435,6 +536,46 @@ def _connect(node, edge_inputs, tensors, arrays, outputs, results):
         _resolve_saved(node, tensors, arrays, outputs, results)
     if _anomaly["enabled"]:
         record_forward_trace(node)
+
+
+# needs_input_grad of a two-input node, by which of its inputs has an edge
+_TWO_NEEDED = {(a, b): _interned_setdefault((a, b), (a, b))
+               for a in (False, True) for b in (False, True)}
+
+
+def _connect_output(node, tensors, arrays, out, result):
+    """`_connect` for the common call: one output, and an edge for each input (see Note [The
+    common call]); the same steps, for one or two inputs, without the loops."""
+    if node._non_differentiable is not None or views_rebased[0] or _anomaly["enabled"]:
+        _connect(node, tensors, tensors, arrays, (out,), (result,))
+        return
+    first = tensors[0]
+    fn = first._grad_fn
+    edge = (fn, first._output_nr) if fn is not None else \
+        (first._grad_accumulator_node(), 0) if first._requires_grad else INVALID_EDGE
+    if len(tensors) == 1:
+        node.next_edges = (edge,)
+        node.needs_input_grad = _ONE_NEEDED   # it is recording, so the input requires grad
+    else:
+        second = tensors[1]
+        if isinstance(second, Tensor):
+            fn = second._grad_fn
+            other_edge = (fn, second._output_nr) if fn is not None else \
+                (second._grad_accumulator_node(), 0) if second._requires_grad else INVALID_EDGE
+        else:
+            other_edge = INVALID_EDGE
+        node.next_edges = (edge, other_edge)
+        node.needs_input_grad = _TWO_NEEDED[edge is not INVALID_EDGE,
+                                            other_edge is not INVALID_EDGE]
+    node._sequence_nr = next_sequence_nr()
+    dtype = out.dtype
+    metadata = ((out.shape, dtype),)
+    node._input_metadata = _interned_setdefault(metadata, metadata)
+    if dtype.kind in "fc":
+        result._grad_fn = node
+        result._requires_grad = True
+    if node._saved:
+        _resolve_saved(node, tensors, arrays, (out,), (result,))
 
 
 def _share_view(base, results):
