@@ -240,6 +240,21 @@ class Mv(Op):
         return outer(grad, v) if need_a else None, a.t().mv(grad) if need_v else None
 
 
+def _check_mm(a, b):
+    """torch's error for operands `mm` refuses."""
+    if a.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_shape_text(a.shape)} and {_shape_text(b.shape)})")
+    if a.dtype != b.dtype:
+        raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
+                           f"{_C_TYPE_NAME[a.dtype.name]} != {_C_TYPE_NAME[b.dtype.name]}")
+    _reject_bool(a, "addmm_impl_cpu_")
+
+
 class Mm(Op):
     """Matrix product of two 2-D tensors of the same dtype.
 
@@ -256,17 +271,9 @@ class Mm(Op):
     divergences = {"special": _BLAS_INF_ORDER}
 
     def forward(ctx, a, b):
-        if a.ndim != 2:
-            raise RuntimeError("self must be a matrix")
-        if b.ndim != 2:
-            raise RuntimeError("mat2 must be a matrix")
-        if a.shape[1] != b.shape[0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                               f"({_shape_text(a.shape)} and {_shape_text(b.shape)})")
-        if a.dtype != b.dtype:
-            raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
-                               f"{_C_TYPE_NAME[a.dtype.name]} != {_C_TYPE_NAME[b.dtype.name]}")
-        _reject_bool(a, "addmm_impl_cpu_")
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype or \
+                a.dtype.kind == "b":
+            _check_mm(a, b)   # one test for the valid case; torch's error for the others
         ctx.save_for_backward(a, b)
         return np.matmul(a, b)
 

@@ -323,8 +323,8 @@ def call_tensor_pre_hooks(fn, inputs):
 def call_function(graph_task, fn, inputs):
     """Hooks, the node's backward, validation (torch's `call_function`).
 
-    `fn._has_hooks` is set when any hook is registered on the node (and is always true for
-    AccumulateGrad, whose tensor hooks live on its leaf), so a node without hooks goes
+    `fn._has_hooks` is set when any hook is registered on the node (AccumulateGrad also
+    looks at its leaf, where that leaf's tensor hooks live), so a node without hooks goes
     straight to `apply`.
     """
     has_hooks = fn._has_hooks
@@ -452,8 +452,8 @@ def sum_to(grad, shape):
     kept = tuple(lead + i for i, size in enumerate(shape)
                  if size == 1 and data.shape[lead + i] != 1)
     if not kept:   # only leading dims to remove (a bias): the sum has the shape, and owns its
-        return Tensor._make(np.asarray(data.sum(axis=tuple(range(lead))), order="C"))
-    data = data.sum(axis=tuple(range(lead)) + kept, keepdims=True)
+        return Tensor._make(np.asarray(np.add.reduce(data, axis=tuple(range(lead))), order="C"))
+    data = np.add.reduce(data, axis=tuple(range(lead)) + kept, keepdims=True)
     return Tensor._make(np.ascontiguousarray(data).reshape(shape))
 
 

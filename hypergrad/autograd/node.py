@@ -238,7 +238,17 @@ class AccumulateGrad(Node):
     """
 
     __slots__ = ("variable",)
-    _has_hooks = True  # its leaf's tensor hooks are looked up on every call
+    _node_hooks = False   # set when a hook is registered on the node itself
+
+    @property
+    def _has_hooks(self):
+        """The engine's "any hook to run?": the node's own, or its leaf's `register_hook`
+        hooks, which live on the leaf and may be added at any time, so are looked up here."""
+        return self._node_hooks or bool(self.variable._hooks)
+
+    @_has_hooks.setter
+    def _has_hooks(self, value):
+        self._node_hooks = value
 
     def __init__(self, variable):
         super().__init__((), sequence_nr=MAX_SEQUENCE_NR)

@@ -193,6 +193,11 @@ class OpNode(Node):
             grad = result[0]
             if grad is None or type(grad) is Tensor:
                 return [grad]
+        elif needs is _BOTH_NEEDED:   # two inputs that both need theirs: the next most common
+            first, second = result
+            if (first is None or type(first) is Tensor) and (
+                    second is None or type(second) is Tensor):
+                return [first, second]
         grads = []
         for grad, need in zip(result, needs):
             if not need:
@@ -222,7 +227,7 @@ def _resolve_saved(node, tensors, arrays, outputs, results):
             saved.append(value)
         # Most ops save their inputs in order (`save_for_backward(a, b)`): try input k first.
         elif k < n_arrays and value is arrays[k] and isinstance(tensors[k], Tensor):
-            saved.append(SavedTensor(tensors[k]))
+            saved.append(SavedTensor(tensors[k], False, 0))
         else:
             saved.append(_saved_value(value, tensors, arrays, outputs, results))
         k += 1
@@ -358,7 +363,7 @@ def _build_apply(op):
                              [tensors[i] for i in edge_positions], tensors, arrays)
 
     apply.__wrapped__ = forward
-    if variadic or is_view or edge_positions is not None or n_inputs not in (1, 2):
+    if variadic or n_inputs not in (1, 2) or edge_positions not in (None, (0,)):
         return apply
     return _build_common_apply(op, apply)
 
@@ -387,7 +392,9 @@ def _build_common_apply(op, generic):
     int_to_float = promotion is INT_TO_FLOAT
     out_kind = None if promotion is None else "bool" if promotion is ALWAYS_BOOL else "input"
     differentiable = op.differentiable
+    is_view = op.is_view
     binary = op.inputs == 2
+    n_edges = 2 if binary and op.differentiable_inputs is None else 1
     new_node = object.__new__
     make = Tensor._make
     state = _state
@@ -442,12 +449,16 @@ def _build_common_apply(op, generic):
         tensors = (a, b) if binary else (a,)
         if type(out) is not ndarray or (out_dtype is not None and out.dtype != out_dtype):
             if type(out) is tuple:
-                return _wrap_outputs(ctx, out, out_dtype, record, None, tensors, tensors,
+                return _wrap_outputs(ctx, out, out_dtype, record, a if is_view else None,
+                                     tensors[:n_edges], tensors,
                                      [data, other] if binary else [data])
             out = _as_output_array(ctx, out, out_dtype, record)
         result = make(out)
+        if is_view:
+            _share_view(a, (result,))
         if record:
-            _connect_output(ctx, tensors, (data, other) if binary else (data,), out, result)
+            _connect_output(ctx, tensors, (data, other) if binary else (data,), out, result,
+                            n_edges)
         return result
 
     apply.__wrapped__ = forward
@@ -541,21 +552,22 @@ def _connect(node, edge_inputs, tensors, arrays, outputs, results):
 # needs_input_grad of a two-input node, by which of its inputs has an edge
 _TWO_NEEDED = {(a, b): _interned_setdefault((a, b), (a, b))
                for a in (False, True) for b in (False, True)}
+_BOTH_NEEDED = _TWO_NEEDED[True, True]
 
 
-def _connect_output(node, tensors, arrays, out, result):
-    """`_connect` for the common call: one output, and an edge for each input (see Note [The
-    common call]); the same steps, for one or two inputs, without the loops."""
+def _connect_output(node, tensors, arrays, out, result, n_edges):
+    """`_connect` for the common call: one output, and an edge for each of the first `n_edges`
+    inputs (see Note [The common call]); the same steps, without the loops."""
     if node._non_differentiable is not None or views_rebased[0] or _anomaly["enabled"]:
-        _connect(node, tensors, tensors, arrays, (out,), (result,))
+        _connect(node, tensors[:n_edges], tensors, arrays, (out,), (result,))
         return
     first = tensors[0]
     fn = first._grad_fn
     edge = (fn, first._output_nr) if fn is not None else \
         (first._grad_accumulator_node(), 0) if first._requires_grad else INVALID_EDGE
-    if len(tensors) == 1:
+    if n_edges == 1:
         node.next_edges = (edge,)
-        node.needs_input_grad = _ONE_NEEDED   # it is recording, so the input requires grad
+        node.needs_input_grad = _ONE_NEEDED if edge is not INVALID_EDGE else (False,)
     else:
         second = tensors[1]
         if isinstance(second, Tensor):
