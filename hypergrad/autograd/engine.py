@@ -130,11 +130,12 @@ class Engine:
         exec_info = graph_task.exec_info
         observers = self.observers
         keep_graph = graph_task.keep_graph
-        # The common case: the whole graph runs and nobody observes. A node without hooks then
+        # The common case: the whole graph runs, nobody observes, anomaly mode is off (as it
+        # was when backward began: it is read once here). A node without hooks then
         # needs exactly what evaluate_function would do for it, written out here: apply,
         # release_variables, and validate_outputs, which checks each gradient as it is sent
         # below (`checked` is False) rather than in a loop of its own (this runs once per node).
-        whole_graph = exec_info is None and not observers
+        whole_graph = exec_info is None and not observers and not _anomaly["enabled"]
         heappush, heappop = heapq.heappush, heapq.heappop
         while True:
             if held is not None:
@@ -144,7 +145,7 @@ class Engine:
                 _, _, fn, inputs = heappop(ready_queue)
             else:
                 break
-            if whole_graph and not fn._has_hooks and not _anomaly["enabled"]:
+            if whole_graph and not fn._has_hooks:
                 outputs = fn.apply(inputs)
                 if len(outputs) != len(fn.next_edges):
                     validate_outputs(fn, outputs)   # raises torch's error for the count
@@ -160,7 +161,7 @@ class Engine:
                 if not checked and grad is not None:   # validate_outputs, one gradient
                     shape, dtype = next_fn._input_metadata[input_nr]
                     data = grad._data
-                    if data.shape != shape or data.dtype != dtype:
+                    if data.shape != shape or (data.dtype is not dtype and data.dtype != dtype):
                         grad = _fixed_gradient(fn, outputs, next_fn, input_nr, grad)
                 # Is the next node ready? It is when this was the last edge into it.
                 remaining = dependencies[next_fn] - 1

@@ -390,7 +390,7 @@ def _build_common_apply(op, generic):
     node_class = op.node_class
     promotion = op.type_promotion
     int_to_float = promotion is INT_TO_FLOAT
-    out_kind = None if promotion is None else "bool" if promotion is ALWAYS_BOOL else "input"
+    always_bool = promotion is ALWAYS_BOOL
     differentiable = op.differentiable
     is_view = op.is_view
     binary = op.inputs == 2
@@ -426,7 +426,7 @@ def _build_common_apply(op, generic):
         # 2. Promotion: the result keeps the input's dtype (or is bool, for comparisons).
         if int_to_float and dtype.kind not in "fc":
             return generic(*args, **kwargs)
-        out_dtype = dtype if out_kind == "input" else None if out_kind is None else _BOOL
+        out_dtype = None if promotion is None else _BOOL if always_bool else dtype
         # 3. Forward.
         record = needs_grad and differentiable and state.enabled
         if record:
@@ -435,20 +435,24 @@ def _build_common_apply(op, generic):
         else:
             ctx = _ForwardContext()
         try:
-            if binary:
-                out = forward(ctx, data, other, **kwargs)
+            if kwargs:
+                out = forward(ctx, data, other, **kwargs) if binary else \
+                    forward(ctx, data, *args[1:], **kwargs)
+            elif binary:
+                out = forward(ctx, data, other)
             elif len(args) == 1:
-                out = forward(ctx, data, **kwargs)
+                out = forward(ctx, data)
             else:
-                out = forward(ctx, data, *args[1:], **kwargs)
+                out = forward(ctx, data, *args[1:])
         except ValueError as error:   # numpy's broadcasting error, in torch's type and words
             if "could not be broadcast" not in str(error):
                 raise
             raise RuntimeError(_broadcast_error([data, other] if binary else [data])) from None
         # 4. Outputs.
-        tensors = (a, b) if binary else (a,)
-        if type(out) is not ndarray or (out_dtype is not None and out.dtype != out_dtype):
+        if type(out) is not ndarray or (out_dtype is not None and out.dtype is not out_dtype
+                                        and out.dtype != out_dtype):
             if type(out) is tuple:
+                tensors = (a, b) if binary else (a,)
                 return _wrap_outputs(ctx, out, out_dtype, record, a if is_view else None,
                                      tensors[:n_edges], tensors,
                                      [data, other] if binary else [data])
@@ -457,8 +461,10 @@ def _build_common_apply(op, generic):
         if is_view:
             _share_view(a, (result,))
         if record:
-            _connect_output(ctx, tensors, (data, other) if binary else (data,), out, result,
-                            n_edges)
+            if binary:
+                _connect_output(ctx, (a, b), (data, other), out, result, n_edges)
+            else:
+                _connect_output(ctx, (a,), (data,), out, result, 1)
         return result
 
     apply.__wrapped__ = forward
