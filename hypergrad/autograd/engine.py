@@ -414,10 +414,17 @@ def _fixed_gradient(fn, grads, next_fn, input_nr, grad):
     Its index (for the error message) is the first at which this edge carries this gradient:
     an earlier identical pair would have failed first.
     """
+    shape, dtype = next_fn._input_metadata[input_nr]
+    data = grad._data
+    if data.ndim > len(shape) and data.shape[data.ndim - len(shape):] == shape and \
+            data.dtype == dtype and not _state.enabled:
+        # a gradient broadcast over leading dims (a bias's): its sum over them is the fix
+        return Tensor._make(np.asarray(
+            np.add.reduce(data, axis=tuple(range(data.ndim - len(shape)))), order="C"))
     for index, (edge, other) in enumerate(zip(fn.next_edges, grads)):
         if other is grad and edge[0] is next_fn and edge[1] == input_nr:
             break
-    return _conformed(fn, index, grad, *next_fn._input_metadata[input_nr])
+    return _conformed(fn, index, grad, shape, dtype)
 
 
 def _conformed(fn, index, grad, shape, dtype):

@@ -251,9 +251,12 @@ class AccumulateGrad(Node):
         self._node_hooks = value
 
     def __init__(self, variable):
-        super().__init__((), sequence_nr=MAX_SEQUENCE_NR)
+        # Node.__init__'s work, written out: one is made per leaf and backward
+        self.next_edges = ()
+        self._sequence_nr = MAX_SEQUENCE_NR
         self.variable = variable
-        self.refresh_metadata()
+        data = variable._data
+        self._input_metadata = ((data.shape, data.dtype),)
 
     def refresh_metadata(self):
         """Record the leaf's shape and dtype (again after its `.data` was replaced)."""
