@@ -443,9 +443,7 @@ class Tensor:
         The gradients are accumulated into the leaves' `.grad`. `gradient` is required unless
         the tensor has one element. See `hypergrad.autograd.backward`.
         """
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ------------------------------------------------------------------------------------------
     # Conversions
@@ -957,7 +955,10 @@ def is_tensor(obj):
 
 # The autograd modules need the Tensor class on their hot paths, but this module imports them
 # first; hand them the class once, here, instead of importing it inside every call.
+from . import autograd as _autograd  # noqa: E402
 from .autograd import engine as _engine, node as _node, saved as _saved  # noqa: E402
 
-_engine.Tensor = _node.Tensor = _saved.Tensor = Tensor
+_engine.Tensor = _node.Tensor = _saved.Tensor = _autograd.Tensor = Tensor
+_autograd.Size = Size
+_autograd.gradient_edge = gradient_edge
 _node._SOLE_OWNER = _node._calibrate_sole_owner()

@@ -28,10 +28,13 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "set_detect_anomaly", "is_anomaly_enabled", "graph"]
 
 
+# hypergrad/tensor.py imports this package before it defines Tensor; it sets these three once
+# the class exists (importing them inside each call would cost an import per backward).
+Tensor = Size = gradient_edge = None
+
+
 def _as_tuple(value):
     """A Tensor as a 1-tuple, any other iterable as a tuple (torch's own conversion)."""
-    from ..tensor import Tensor
-
     return (value,) if isinstance(value, Tensor) else tuple(value)
 
 
@@ -46,8 +49,6 @@ def _make_grads(outputs, grads, is_grads_batched=False):
     Outputs and gradients are paired with zip, as in torch: a missing gradient is reported by
     the engine ("got 2 tensors and 1 gradients"), an extra one is ignored.
     """
-    from ..tensor import Size, Tensor
-
     new_grads = []
     for i, (out, grad) in enumerate(zip(outputs, grads)):
         if not isinstance(out, Tensor):
@@ -91,8 +92,6 @@ def _make_grads(outputs, grads, is_grads_batched=False):
 
 def _root_edges(outputs, grads):
     """The roots' gradient edges, with the engine's checks (torch's `run_backward`)."""
-    from ..tensor import gradient_edge
-
     if len(outputs) != len(grads):
         raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     edges = []
@@ -105,8 +104,6 @@ def _root_edges(outputs, grads):
 
 
 def _input_edges(inputs):
-    from ..tensor import Tensor, gradient_edge
-
     edges = []
     for tensor in inputs:
         if not isinstance(tensor, Tensor):
@@ -164,8 +161,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Nothing is written into `.grad`. An input the outputs do not depend on is an error unless
     `allow_unused=True` (then its gradient is None) or `materialize_grads=True` (zeros).
     """
-    from ..tensor import Tensor
-
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")
@@ -206,8 +201,6 @@ def _grad_batched(outputs, grads, inputs, retain_graph, create_graph):
 
     torch vectorizes this with vmap; running the rows one after another gives the same values.
     """
-    from ..tensor import Tensor
-
     batch = {g._data.shape[0] for g in grads if isinstance(g, Tensor)}
     if len(batch) != 1:
         raise ValueError("is_grads_batched=True needs grad_outputs with the same first "
