@@ -73,6 +73,12 @@ NOT_YET = [
      lambda hg: not hasattr(hg.autograd.graph, "saved_tensors_hooks")),
     ("Multi-tensor grad hooks", "`torch.autograd.graph.register_multi_grad_hook`.",
      lambda hg: not hasattr(hg.autograd.graph, "register_multi_grad_hook")),
+    ("Complex gradients", (
+        "the forward ops compute on complex tensors, and a complex leaf can require grad (an "
+        "optimizer updates it from a `.grad` set by hand), but a backward through an operation "
+        "on complex tensors raises `NotImplementedError`: the gradient formulas do not yet apply "
+        "PyTorch's conjugation (Note [Complex gradients] in `hypergrad/plugins/op.py`)."),
+     lambda hg: True),
     ("Item assignment", "`t[index] = value` (`Tensor.__setitem__`).",
      lambda hg: not hasattr(hg.Tensor, "__setitem__")),
     ("Tensor kinds", (

@@ -307,13 +307,14 @@ class PowTensorScalar(Op):
     def forward(ctx, a, e):
         _check_integer_power(a, e)
         ctx.save_for_backward(a, e)
-        if e == 2:                              # torch multiplies: a * a, as np.square does
-            return np.square(a)
-        if e == 0.5 and a.dtype.kind == "f":    # torch computes these with sqrt and rsqrt,
-            return np.sqrt(a)                   # which differ from pow at -0.0
-        if e == -0.5 and a.dtype.kind == "f":
-            return 1 / np.sqrt(a)
-        return np.power(a, e)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if e == 2:                              # torch multiplies: a * a, as np.square does
+                return np.square(a)
+            if e == 0.5 and a.dtype.kind == "f":    # torch computes these with sqrt and rsqrt,
+                return np.sqrt(a)                   # which differ from pow at -0.0
+            if e == -0.5 and a.dtype.kind == "f":
+                return 1 / np.sqrt(a)
+            return np.power(a, e)
 
     def backward(ctx, grad):
         a, e = ctx.saved_tensors

@@ -670,11 +670,17 @@ class ThresholdBackward(Op):
         bits = _SAME_SIZE_INT.get(grad.dtype)
         if bits is None:
             return np.where(zeroed, 0, grad).astype(grad.dtype, copy=False)
-        # On the bits, in one pass: AND with all ones keeps a gradient, AND with zeros makes
-        # it +0.0 (`grad * keep` would turn an inf gradient into NaN; np.where is ~7x slower
-        # on a random mask). False - 1 is all ones; True - 1 is 0.
-        keep_bits = np.subtract(zeroed, 1, dtype=bits)
-        return np.bitwise_and(grad.view(bits), keep_bits).view(grad.dtype)
+        # On the bits: AND with all ones keeps a gradient, AND with zeros makes it +0.0
+        # (`grad * keep` would turn an inf gradient into NaN; np.where is ~7x slower on a
+        # random mask). False - 1 is all ones; True - 1 is 0. Both steps write into the
+        # result's own memory, so the result owns it (AccumulateGrad may take it as `.grad`).
+        shape = grad.shape if grad.shape == zeroed.shape else np.broadcast_shapes(
+            grad.shape, zeroed.shape)
+        out = np.empty(shape, grad.dtype)
+        out_bits = out.view(bits)
+        np.subtract(zeroed, 1, out_bits, dtype=bits)
+        np.bitwise_and(grad.view(bits), out_bits, out_bits)
+        return out
 
     def backward(ctx, g):
         (y,) = ctx.saved_tensors

@@ -2179,3 +2179,35 @@ def test_custom_function_graph_is_freed_without_the_cycle_collector():
         assert ref() is None
     finally:
         gc.enable()
+
+
+# ----------------------------------------------------------------------------------------------
+# Complex tensors: the forward computes, a backward through it refuses (Note [Complex gradients])
+# ----------------------------------------------------------------------------------------------
+COMPLEX_PROGRAMS = {
+    "product of complex leaves": lambda L, x, r: (x * x).abs().sum(),
+    "exp of a complex leaf": lambda L, x, r: x.exp().abs().sum(),
+    "real leaf made complex": lambda L, x, r: (r.to(L.complex64) * 2).abs().sum(),
+    "real leaf times 1j": lambda L, x, r: (r * 1j).abs().sum(),
+    "complex leaf, real-valued op": lambda L, x, r: x.abs().sum(),
+}
+
+
+@pytest.mark.parametrize("program", COMPLEX_PROGRAMS.values(), ids=COMPLEX_PROGRAMS.keys())
+def test_backward_through_complex_operations_refuses(program):
+    x = hg.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    r = hg.tensor([1.0, 2.0], requires_grad=True)
+    loss = program(hg, x, r)
+    expected = program(torch, torch.tensor([1 + 2j, 3 - 1j]), torch.tensor([1.0, 2.0]))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)   # the forward is right
+    with pytest.raises(NotImplementedError, match="does not differentiate operations on "
+                                                  "complex tensors yet"):
+        loss.backward()
+    assert x.grad is None and r.grad is None
+
+
+def test_real_operations_next_to_complex_ones_still_differentiate():
+    r = hg.tensor([1.0, 2.0], requires_grad=True)
+    (r.to(hg.complex64) * 2).abs()   # a complex graph built and dropped
+    (r * 3).sum().backward()
+    assert r.grad.tolist() == [3.0, 3.0]

@@ -550,10 +550,37 @@ def _connect(node, edge_inputs, tensors, arrays, outputs, results):
             output_nr += 1
         metadata = tuple(metadata)
     node._input_metadata = _interned_setdefault(metadata, metadata)
+    if any(type(a) is np.ndarray and a.dtype.kind == "c" for a in arrays) or any(
+            o.dtype.kind == "c" for o in outputs):
+        _refuse_complex_backward(node)
     if node._saved:
         _resolve_saved(node, tensors, arrays, outputs, results)
     if _anomaly["enabled"]:
         record_forward_trace(node)
+
+
+def _refuse_complex_backward(node):
+    """Make `node`'s backward raise: see Note [Complex gradients].
+
+    Note [Complex gradients]
+        For complex tensors PyTorch's gradients are conjugate Wirtinger derivatives: the
+        backward of `a * b` sends `grad * b.conj()` to `a` (derivatives.yaml writes the
+        `.conj()` into every formula that needs it). HyperGrad's backward formulas are written
+        for real numbers and have no conjugation, so on complex tensors they would compute a
+        wrong gradient without a word. Until the formulas are made complex-aware, a node that
+        takes or gives complex tensors refuses to run its backward; the forward values are
+        right, and a complex leaf may still require grad (an optimizer can update it from a
+        `.grad` that was set by hand).
+    """
+    name = node.name()
+
+    def apply(grad_outputs):
+        raise NotImplementedError(
+            f"{name}: HyperGrad does not differentiate operations on complex tensors yet (its "
+            "gradient formulas lack the conjugation PyTorch applies, so the gradient would be "
+            "wrong). Differentiate the real and imaginary parts as real tensors instead.")
+
+    node.apply = apply   # the instance's own apply, in front of the class's
 
 
 # needs_input_grad of a two-input node, by which of its inputs has an edge
@@ -590,9 +617,12 @@ def _connect_output(node, tensors, arrays, out, result, n_edges):
     dtype = out.dtype
     metadata = ((out.shape, dtype),)
     node._input_metadata = _interned_setdefault(metadata, metadata)
-    if dtype.kind in "fc":
+    kind = dtype.kind
+    if kind in "fc":
         result._grad_fn = node
         result._requires_grad = True
+    if kind == "c" or arrays[0].dtype.kind == "c":
+        _refuse_complex_backward(node)
     if node._saved:
         _resolve_saved(node, tensors, arrays, (out,), (result,))
 
