@@ -672,13 +672,14 @@ class ThresholdBackward(Op):
             return np.where(zeroed, 0, grad).astype(grad.dtype, copy=False)
         # On the bits: AND with all ones keeps a gradient, AND with zeros makes it +0.0
         # (`grad * keep` would turn an inf gradient into NaN; np.where is ~7x slower on a
-        # random mask). False - 1 is all ones; True - 1 is 0. Both steps write into the
-        # result's own memory, so the result owns it (AccumulateGrad may take it as `.grad`).
+        # random mask). Every step writes into the result's own memory, so the result owns
+        # it (AccumulateGrad may take it as `.grad`).
         shape = grad.shape if grad.shape == zeroed.shape else np.broadcast_shapes(
             grad.shape, zeroed.shape)
         out = np.empty(shape, grad.dtype)
         out_bits = out.view(bits)
-        np.subtract(zeroed, 1, out_bits, dtype=bits)
+        np.copyto(out_bits, zeroed)             # 1 where zeroed, 0 where kept
+        np.subtract(out_bits, 1, out_bits)      # 0 where zeroed, all ones where kept
         np.bitwise_and(grad.view(bits), out_bits, out_bits)
         return out
 

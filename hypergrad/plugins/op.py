@@ -402,13 +402,14 @@ def _build_common_apply(op, generic):
 
     def apply(*args, **kwargs):
         # 1. Inputs: a Tensor, then (for two inputs) a Tensor of its dtype or a Python number
-        # that a floating tensor absorbs (torch's promotion then keeps the tensor's dtype).
+        # that a floating tensor absorbs (torch's promotion then keeps the tensor's dtype);
+        # any further arguments are not tensors, and go to forward as they are.
         if not args or not isinstance(a := args[0], Tensor):
             return generic(*args, **kwargs)
         data = a._data
         dtype = data.dtype
         if binary:
-            if len(args) != 2:
+            if len(args) < 2:
                 return generic(*args, **kwargs)
             b = args[1]
             if isinstance(b, Tensor):
@@ -435,15 +436,15 @@ def _build_common_apply(op, generic):
         else:
             ctx = _ForwardContext()
         try:
-            if kwargs:
-                out = forward(ctx, data, other, **kwargs) if binary else \
-                    forward(ctx, data, *args[1:], **kwargs)
-            elif binary:
-                out = forward(ctx, data, other)
-            elif len(args) == 1:
-                out = forward(ctx, data)
+            if binary:
+                if kwargs or len(args) > 2:
+                    out = forward(ctx, data, other, *args[2:], **kwargs)
+                else:
+                    out = forward(ctx, data, other)
+            elif kwargs or len(args) > 1:
+                out = forward(ctx, data, *args[1:], **kwargs)
             else:
-                out = forward(ctx, data, *args[1:])
+                out = forward(ctx, data)
         except ValueError as error:   # numpy's broadcasting error, in torch's type and words
             if "could not be broadcast" not in str(error):
                 raise
