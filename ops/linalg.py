@@ -240,6 +240,28 @@ class Mv(Op):
         return outer(grad, v) if need_a else None, a.t().mv(grad) if need_v else None
 
 
+def _column_major(t):
+    """torch's test for a column-major matrix: strides (1, rows), counted in elements."""
+    data = t._data
+    return data.strides[0] == data.itemsize and data.strides[1] == data.shape[0] * data.itemsize
+
+
+def _mm_mat1_backward(grad, mat1, mat2):
+    """grad @ mat2^T, column-major when mat1 is (torch's `mm_mat1_backward`, which keeps a
+    gradient in its input's layout: `x @ W.t()` in a linear layer gives W.t() a column-major
+    gradient, so W's, through the transpose, is row-major and `.grad` can take it as it is)."""
+    if _column_major(mat1):
+        return mat2.mm(grad.t()).t()
+    return grad.mm(mat2.t())
+
+
+def _mm_mat2_backward(grad, mat1, mat2):
+    """mat1^T @ grad, column-major when mat2 is (torch's `mm_mat2_backward`)."""
+    if _column_major(mat2):
+        return grad.t().mm(mat1).t()
+    return mat1.t().mm(grad)
+
+
 def _check_mm(a, b):
     """torch's error for operands `mm` refuses."""
     if a.ndim != 2:
@@ -280,7 +302,8 @@ class Mm(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad   # torch computes only what is asked for
-        return grad.mm(b.t()) if need_a else None, a.t().mm(grad) if need_b else None
+        return (_mm_mat1_backward(grad, a, b) if need_a else None,
+                _mm_mat2_backward(grad, a, b) if need_b else None)
 
 
 class Bmm(Op):
@@ -675,8 +698,8 @@ class Addmm(Op):
         mat1, mat2 = ctx.saved_tensors
         need_input, need_mat1, need_mat2 = ctx.needs_input_grad
         return (_scaled(grad, ctx.beta) if need_input else None,
-                _scaled(grad.mm(mat2.t()), ctx.alpha) if need_mat1 else None,
-                _scaled(mat1.t().mm(grad), ctx.alpha) if need_mat2 else None)
+                _scaled(_mm_mat1_backward(grad, mat1, mat2), ctx.alpha) if need_mat1 else None,
+                _scaled(_mm_mat2_backward(grad, mat1, mat2), ctx.alpha) if need_mat2 else None)
 
 
 class Addmv(Op):

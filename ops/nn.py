@@ -114,11 +114,16 @@ class Addmm(Op):
         return b + m1 @ m2
 
     def backward(ctx, grad):
+        # torch's mm_mat1/mat2_backward: the gradients keep their inputs' layouts, so W.t()'s
+        # is column-major and W's, through the transpose, row-major (a plugin imports another
+        # lazily)
+        from hypergrad.ops.linalg import _mm_mat1_backward, _mm_mat2_backward
+
         m1, m2 = ctx.saved_tensors
         _, need_m1, need_m2 = ctx.needs_input_grad
         return (grad,
-                grad.mm(m2.t()) if need_m1 else None,
-                m1.t().mm(grad) if need_m2 else None)
+                _mm_mat1_backward(grad, m1, m2) if need_m1 else None,
+                _mm_mat2_backward(grad, m1, m2) if need_m2 else None)
 
 
 def _linear_samples(g):

@@ -298,3 +298,42 @@ def test_matmul_with_a_number_is_a_type_error():
         [[1.0, 2.0]] @ hg.ones(2, 2)
     with pytest.raises(TypeError):
         hg.matmul(hg.ones(3), 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gradient layouts: torch's mm backward keeps a column-major input's gradient column-major
+# ----------------------------------------------------------------------------------------------
+def _strides_hooks_see(L, x_column_major, w_column_major, fused):
+    """The strides of the gradients that reach the two operands of a product (or of addmm)."""
+    seen = {}
+    x = (L.ones(3, 4, requires_grad=True) * 1).t() if x_column_major else \
+        L.ones(4, 3, requires_grad=True) * 1
+    w = (L.ones(5, 3, requires_grad=True) * 1).t() if w_column_major else \
+        L.ones(3, 5, requires_grad=True) * 1
+    x.register_hook(lambda g: seen.update(x=g.stride()))
+    w.register_hook(lambda g: seen.update(w=g.stride()))
+    out = L.addmm(L.zeros(5), x, w) if fused else x.mm(w)
+    out.sum().backward()
+    return seen
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["mm", "addmm"])
+@pytest.mark.parametrize("x_column_major", [False, True])
+@pytest.mark.parametrize("w_column_major", [False, True])
+def test_product_gradients_keep_their_inputs_layout_as_in_torch(x_column_major, w_column_major,
+                                                                  fused):
+    ours = _strides_hooks_see(hg, x_column_major, w_column_major, fused)
+    theirs = _strides_hooks_see(torch, x_column_major, w_column_major, fused)
+    assert ours == theirs
+
+
+def test_a_linear_layers_weight_gradient_arrives_in_the_weights_layout():
+    """W.t() is column-major, so its gradient is too, and W's, through the transpose, has W's
+    strides before it reaches AccumulateGrad, as in torch."""
+    seen = {}
+    for L in (hg, torch):
+        layer = L.nn.Linear(4, 3)
+        layer.weight.register_hook(lambda g, L=L: seen.update({L.__name__: g.stride()}))
+        layer(L.ones(5, 4)).sum().backward()
+        np.testing.assert_allclose(np.asarray(layer.weight.grad.tolist()), np.full((3, 4), 5.0))
+    assert seen["hypergrad"] == seen["torch"] == (4, 1)
