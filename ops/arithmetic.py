@@ -6,6 +6,17 @@ HyperGrad ops so it can itself be differentiated. Broadcasting, dtype promotion 
 dropping gradients nobody needs are handled by the machinery (hypergrad/plugins/op.py).
 Where a gradient costs real work, `ctx.needs_input_grad[i]` skips computing it, as torch's
 generated code does with `should_compute_output(i)`.
+
+Note [A float16 tensor times a Python number]
+    torch computes float16 arithmetic in float32 (its "opmath" type) and rounds the result to
+    float16 once. For `mul` and `div` a Python number enters that computation in float32; numpy
+    would round it to float16 first: 100000 becomes inf, so `x / 100000` would be 0 where torch
+    gives 1e-05, and `x * 0.1` would multiply by 0.0999755859375. These two ops declare
+    `opmath_number = True`, and the machinery hands their forward such a number as a numpy
+    float32, with which numpy computes in float32; the result is rounded to float16 as usual.
+    For every other op torch rounds the number to float16 first, as numpy does (a sweep of the
+    binary ops with float16 tensors and Python numbers against torch found no other
+    difference, except `floor_divide`, which is left as numpy computes it).
 """
 
 from __future__ import annotations
@@ -142,6 +153,7 @@ class Mul(Op):
     samples = binary()
     dtypes = ALL_REAL + ("bool",)
     inplace_ufunc = np.multiply
+    opmath_number = True   # Note [A float16 tensor times a Python number]
 
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -162,6 +174,7 @@ class TrueDiv(Op):
     node_name = "DivBackward0"
     inputs = 2
     type_promotion = INT_TO_FLOAT
+    opmath_number = True   # Note [A float16 tensor times a Python number]
 
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)

@@ -89,6 +89,19 @@ def _sum_dtype(a, dtype):
     return np.dtype(np.int64) if a.dtype.kind in "biu" else a.dtype
 
 
+_FLOAT16 = np.dtype(np.float16)
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _accumulated(reduce, a, dtype, **kwargs):
+    """`reduce(a, dtype=dtype, ...)`, accumulated as torch does: a float16 result is summed in
+    float32 (torch's `acc_type` for Half) and rounded once at the end, so that `mean` of 100,000
+    float16 ones is 1 (not inf) and the rounding errors of a long sum do not pile up."""
+    if dtype != _FLOAT16:
+        return reduce(a, dtype=dtype, **kwargs)
+    return np.asarray(reduce(a, dtype=_FLOAT32, **kwargs)).astype(_FLOAT16)
+
+
 def _type_name(np_dtype):
     """torch's short scalar-type name used in messages: Float, Double, Long, Bool, ..."""
     return _dtypes.from_numpy_dtype(np.dtype(np_dtype))._tensor_type[:-len("Tensor")]
@@ -132,7 +145,7 @@ class SumAll(Op):
 
     def forward(ctx, a, *, dtype=None):
         ctx.input_shape = a.shape
-        return np.sum(a, dtype=_sum_dtype(a, dtype))
+        return _accumulated(np.add.reduce, a, _sum_dtype(a, dtype), axis=None)
 
     def backward(ctx, grad):
         return grad.expand(ctx.input_shape)
@@ -151,7 +164,7 @@ class SumDim(Op):
         ctx.input_shape = a.shape
         ctx.axes = axes
         ctx.keepdim = keepdim
-        return np.sum(a, axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype))
+        return _accumulated(np.add.reduce, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim)
 
     def backward(ctx, grad):
         return _expand_reduced(grad, ctx.input_shape, ctx.axes, ctx.keepdim)
@@ -189,8 +202,10 @@ def _mean_dtype(a, dtype):
 def _mean(a, axis, keepdims, dtype, count):
     """What `np.mean(a, axis, dtype, keepdims=keepdims)` computes (the pairwise sum in `dtype`,
     divided by `count`), without np.mean's Python layer: this runs on every `mean`."""
+    if dtype == _FLOAT16:   # summed and divided in float32, rounded once (see _accumulated)
+        return np.asarray(_mean(a, axis, keepdims, _FLOAT32, count)).astype(_FLOAT16)
     total = np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    count = np.intp(count)   # a Python int would become a float16 (inf above 65504), not so
+    count = np.intp(count)
     if count == 0:
         with np.errstate(invalid="ignore", divide="ignore"):   # the mean of nothing is NaN
             return np.asarray(np.true_divide(total, count), dtype=dtype)
@@ -829,7 +844,7 @@ class Cumsum(Op):
         ctx.axes = axes
         if not axes:
             return a.astype(_sum_dtype(a, dtype))
-        return np.cumsum(a, axis=axes[0], dtype=_sum_dtype(a, dtype))
+        return _accumulated(np.cumsum, a, _sum_dtype(a, dtype), axis=axes[0])
 
     def backward(ctx, grad):
         if not ctx.axes or grad.shape[ctx.axes[0]] <= 1:
@@ -926,12 +941,13 @@ class LinalgVectorNorm(Op):
                                    f"complex, but got {_type_name(out_dtype)}")
         axes = _normalize_dims(dim, a.ndim)
         _check_norm_identity(a, ord, dim, axes)
-        x = np.abs(a.astype(out_dtype, copy=False))
+        # float16 is accumulated in float32, as torch does (see _accumulated)
+        x = np.abs(a.astype(_FLOAT32 if out_dtype == _FLOAT16 else out_dtype, copy=False))
         # One element per slice: torch gives |a| without computing |a|**ord (which could
         # overflow), except for a 0-dim input with an explicit dim.
         if ord != 0 and _reduced_numel(a.shape, axes) == 1 and (a.ndim or dim is None):
             shape = a.shape if keepdim else [s for i, s in enumerate(a.shape) if i not in axes]
-            out = np.asarray(x).reshape(shape)
+            out = np.asarray(x, dtype=out_dtype).reshape(shape)
         else:
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                 out = np.asarray(_vector_norm_values(x, ord, axes, keepdim), dtype=out_dtype)

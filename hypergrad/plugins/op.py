@@ -282,6 +282,7 @@ def _build_apply(op):
     differentiable = op.differentiable
     is_view = op.is_view
     edge_positions = op.differentiable_inputs
+    opmath_number = op.opmath_number
     new_node = object.__new__
     make = Tensor._make
     state = _state
@@ -329,6 +330,9 @@ def _build_apply(op):
                 arrays, out_dtype = _promote(arrays, promotion)
             if promotion is ALWAYS_BOOL:
                 out_dtype = _BOOL
+            elif opmath_number and out_dtype == _HALF:
+                arrays = [np.float32(v) if type(v) is float or type(v) is int else v
+                          for v in arrays]
         # 3. Forward, with a node as ctx only if a gradient will be needed.
         record = needs_grad and differentiable and state.enabled
         if record:
@@ -391,6 +395,7 @@ def _build_common_apply(op, generic):
     promotion = op.type_promotion
     int_to_float = promotion is INT_TO_FLOAT
     always_bool = promotion is ALWAYS_BOOL
+    opmath_number = op.opmath_number
     differentiable = op.differentiable
     is_view = op.is_view
     binary = op.inputs == 2
@@ -418,7 +423,7 @@ def _build_common_apply(op, generic):
                     return generic(*args, **kwargs)
                 needs_grad = a._requires_grad or b._requires_grad
             elif (type(b) is float or type(b) is int) and dtype.kind in "fc":
-                other = b
+                other = np.float32(b) if opmath_number and dtype == _HALF else b
                 needs_grad = a._requires_grad
             else:
                 return generic(*args, **kwargs)
@@ -474,6 +479,7 @@ def _build_common_apply(op, generic):
 
 
 _BOOL = np.dtype(bool)
+_HALF = np.dtype(np.float16)
 
 
 def _broadcast_error(arrays):
@@ -704,8 +710,8 @@ def _writes_directly(ufunc, self, other):
         (`inplace_ufunc`) writes the result straight into `x`'s memory instead, as torch's
         in-place kernels do: no temporary, no copy. numpy handles operands that overlap `x`.
         Anything else (a read-only `x`, broadcasting, another dtype, bool tensors, a Python
-        number with a tensor that is not floating) takes the general path, with its checks
-        and messages.
+        number with a tensor that is not floating, or is float16) takes the general path,
+        with its checks and messages.
     """
     data = self._data
     if type(other) is Tensor or isinstance(other, Tensor):
@@ -715,7 +721,8 @@ def _writes_directly(ufunc, self, other):
         if operand.dtype != data.dtype or operand.shape != data.shape or data.dtype.kind == "b":
             return False
     elif type(other) is float or type(other) is int:
-        if (_state.enabled and self._requires_grad) or data.dtype.kind != "f":
+        if (_state.enabled and self._requires_grad) or data.dtype.kind != "f" or \
+                data.dtype == np.float16:   # see ops/arithmetic.py's Note [A float16 tensor...]
             return False
         operand = other
     else:
@@ -830,6 +837,9 @@ class Op:
                       gradient (torch's undefined gradients), instead of zeros
       inplace_ufunc   the numpy ufunc that computes the op (np.add for add), for in-place
                       variants that need not record (Note [Writing in place directly])
+      opmath_number   True if a Python number meets a float16 tensor in float32, as in
+                      torch's `mul` and `div` (ops/arithmetic.py, Note [A float16 tensor times
+                      a Python number]): forward then receives the number as a numpy float32
     Conformance metadata: `reference`, `samples`, `dtypes`, `tolerances`, `divergences`,
     `error_samples`, `supports_gradgrad` (see hypergrad.conformance.domains).
     """
@@ -847,6 +857,7 @@ class Op:
     override = False
     materialize_grads = True
     inplace_ufunc = None
+    opmath_number = False
 
     reference = None
     samples = None
