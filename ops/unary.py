@@ -688,6 +688,15 @@ class ThresholdBackward(Op):
         return ThresholdBackward.apply(g, y, ctx.threshold), g * 0
 
 
+def _relu(a):
+    """max(a, 0) as torch computes it: NaN stays NaN and -0.0 stays -0.0. numpy's maximum
+    returns its second operand when the two are equal for float32 and float64 (so 0 goes
+    first), but not in every position of a float16 array, which takes the where."""
+    if a.dtype == np.float16:
+        return np.where(a < 0, np.float16(0), a)
+    return np.maximum(0, a)
+
+
 class Relu(Op):
     """Elementwise max(input, 0); integers stay integers.
 
@@ -706,7 +715,7 @@ class Relu(Op):
     def forward(ctx, a):
         if a.dtype.kind == "b":
             raise RuntimeError("Boolean inputs not supported for relu")
-        out = np.asarray(np.maximum(a, 0))
+        out = np.asarray(_relu(a))
         ctx.save_for_backward(out)
         return out
 

@@ -415,3 +415,17 @@ def test_clamp_bounds_larger_than_input_broadcast_the_input():
     """torch's own backward fails here; expanding the input first is what it means."""
     x, low, high = np.array(0.5), np.array([0.0, 1.0]), np.array([[2.0], [0.25]])
     compare(hg.clamp, lambda t, lo, hi: torch.clamp(t.expand(2, 2), lo, hi), [x, low, high])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("length", [1, 7, 16, 33, 64, 69])
+def test_relu_keeps_negative_zero_and_nan_as_torch(dtype, length):
+    """relu(-0.0) is -0.0 in torch; numpy's maximum keeps it only with 0 as its first operand,
+    and not at every position of a float16 array (the vectorized and scalar loops differ)."""
+    values = np.linspace(-3, 3, length).astype(dtype)
+    values[::3] = -0.0
+    values[1::5] = np.nan
+    ours = hg.relu(hg.tensor(values)).numpy()
+    theirs = torch.relu(torch.tensor(values)).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
