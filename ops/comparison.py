@@ -240,11 +240,27 @@ class MaskedFillScalar(Op):
     def forward(ctx, a, mask, value):
         _check_mask(mask)
         ctx.save_for_backward(mask)
-        return np.where(mask, np.asarray(value).astype(a.dtype), a)
+        return np.where(mask, _fill_value(np.asarray(value), a.dtype), a)
 
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
         return grad.masked_fill(mask, 0.0), None
+
+
+# the C++ type torch names when a fill value does not fit the tensor's dtype
+_CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "int64_t",
+             "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t"}
+
+
+def _fill_value(value, dtype):
+    """`value` (a 0-dim array) as `dtype`: a complex value fits a real tensor only if its
+    imaginary part is 0 (torch's "cannot be converted" error otherwise; bool takes any)."""
+    if value.dtype.kind == "c" and dtype.kind != "c":
+        if value.imag != 0 and dtype.kind != "b":
+            raise RuntimeError(f"value cannot be converted to type {_CPP_TYPE[dtype.name]} "
+                               "without overflow")
+        value = value != 0 if dtype.kind == "b" else value.real
+    return value.astype(dtype)
 
 
 class MaskedFillTensor(Op):
@@ -263,7 +279,7 @@ class MaskedFillTensor(Op):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.ndim} dimension(s).")
         ctx.save_for_backward(mask)
-        return np.where(mask, value.astype(a.dtype), a)
+        return np.where(mask, _fill_value(value, a.dtype), a)
 
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors

@@ -241,9 +241,13 @@ class Mv(Op):
 
 
 def _column_major(t):
-    """torch's test for a column-major matrix: strides (1, rows), counted in elements."""
+    """torch's test for a column-major matrix: strides (1, rows), counted in elements. Only for
+    matrices without a dimension of size 1: there numpy and torch choose different strides for
+    the same layout, and the test would read numpy's."""
     data = t._data
-    return data.strides[0] == data.itemsize and data.strides[1] == data.shape[0] * data.itemsize
+    rows, columns = data.shape
+    return rows > 1 and columns > 1 and data.strides[0] == data.itemsize and \
+        data.strides[1] == rows * data.itemsize
 
 
 def _mm_mat1_backward(grad, mat1, mat2):

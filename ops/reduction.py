@@ -99,7 +99,9 @@ def _accumulated(reduce, a, dtype, **kwargs):
     float16 ones is 1 (not inf) and the rounding errors of a long sum do not pile up."""
     if dtype != _FLOAT16:
         return reduce(a, dtype=dtype, **kwargs)
-    return np.asarray(reduce(a, dtype=_FLOAT32, **kwargs)).astype(_FLOAT16)
+    # the input is first made float16 (`x.sum(dtype=float16)` of float32 values rounds them)
+    return np.asarray(reduce(a.astype(_FLOAT16, copy=False), dtype=_FLOAT32,
+                             **kwargs)).astype(_FLOAT16)
 
 
 def _type_name(np_dtype):

@@ -2211,3 +2211,21 @@ def test_real_operations_next_to_complex_ones_still_differentiate():
     (r.to(hg.complex64) * 2).abs()   # a complex graph built and dropped
     (r * 3).sum().backward()
     assert r.grad.tolist() == [3.0, 3.0]
+
+
+def test_a_complex_constant_does_not_stop_a_real_gradient():
+    """Only complex tensors that get a gradient (or complex outputs) refuse (review finding)."""
+    grads = []
+    for L in (hg, torch):
+        r = L.tensor([1.0, 2.0], requires_grad=True)
+        r.masked_fill(L.tensor([True, False]), L.tensor(1 + 0j)).sum().backward()
+        grads.append(r.grad.tolist())
+    assert grads[0] == grads[1] == [0.0, 1.0]
+
+
+def test_a_refusing_node_shows_no_extra_attribute_in_the_graph_view():
+    from hypergrad.viz.describe import node_attributes
+
+    x = hg.tensor([1 + 2j], requires_grad=True)
+    names = [name for name, _ in node_attributes((x * x).grad_fn)]
+    assert "apply" not in names and "_refusal" not in names

@@ -103,3 +103,26 @@ def test_the_gradient_of_a_long_float16_mean_is_not_zero():
         grads.append(x.grad)
     same_bits(*grads)
     assert grads[0][0].item() == pytest.approx(1e-5, rel=2e-3)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+@pytest.mark.parametrize("reduction", ["sum", "cumsum"])
+def test_a_float16_result_dtype_rounds_the_input_first_as_torch(dtype, reduction):
+    """`x.sum(dtype=float16)` converts x to float16, then sums in float32 (review finding)."""
+    rng = np.random.default_rng(5)
+    values = np.concatenate([[100000, -100000, 1], rng.uniform(-50, 50, 600)]).astype(dtype)
+    results = []
+    for L in (hg, torch):
+        x = L.tensor(values)
+        results.append(x.sum(dtype=L.float16) if reduction == "sum" else
+                       x.cumsum(0, dtype=L.float16))
+    same_bits(*results)
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_a_python_number_first_is_rounded_to_float16_as_torch(op):
+    """torch computes in float32 only with the number second; first, it is rounded first."""
+    values = np.array([1.1, -7.7, 9.9], np.float16)
+    same_bits(getattr(hg, op)(0.3, hg.tensor(values)), getattr(torch, op)(0.3, torch.tensor(values)))
+    same_bits(0.3 * hg.tensor(values), 0.3 * torch.tensor(values))   # __rmul__: number second
+    same_bits(0.3 / hg.tensor(values), 0.3 / torch.tensor(values))

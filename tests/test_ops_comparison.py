@@ -8,6 +8,8 @@ bool tensors with no gradient; their values, dtypes, operators and errors must m
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -446,3 +448,23 @@ def test_special_value_tests_match_torch(name, x):
                    x.astype(np.float32)):
         assert_same(getattr(hg, name)(hg.tensor(values)),
                     getattr(torch, name)(torch.tensor(values)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "uint8",
+                                   "bool"])
+@pytest.mark.parametrize("value", [1 + 1j, 1 + 0j, "tensor(1+1j)", "tensor(2+0j)"])
+def test_masked_fill_of_a_real_tensor_with_a_complex_value_as_torch(dtype, value):
+    """A complex value fills a real tensor only when its imaginary part is 0 (any for bool);
+    otherwise torch's "cannot be converted" error, and never numpy's ComplexWarning."""
+    outcomes = []
+    for L in (hg, torch):
+        fill = L.tensor(complex(value[7:-1])) if isinstance(value, str) else value
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                out = L.zeros(2, dtype=getattr(L, dtype)).masked_fill(L.tensor([True, False]),
+                                                                       fill)
+            outcomes.append(("returned", out.tolist()))
+        except RuntimeError as error:
+            outcomes.append(("raised", str(error)))
+    assert outcomes[0] == outcomes[1]

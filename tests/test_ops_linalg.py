@@ -327,6 +327,17 @@ def test_product_gradients_keep_their_inputs_layout_as_in_torch(x_column_major, 
     assert ours == theirs
 
 
+def test_product_gradient_of_a_row_made_by_transposes_as_in_torch():
+    """A 1x4 matrix that went through a transpose: numpy and torch give it different strides
+    for the same layout, so the column-major rule must not read them (review finding)."""
+    seen = {}
+    for L in (hg, torch):
+        x = (L.ones(1, 4, requires_grad=True).t() * 1).t()
+        x.register_hook(lambda g, L=L: seen.update({L.__name__: g.stride()}))
+        x.mm(L.ones(4, 3)).sum().backward()
+    assert seen["hypergrad"] == seen["torch"] == (4, 1)
+
+
 def test_a_linear_layers_weight_gradient_arrives_in_the_weights_layout():
     """W.t() is column-major, so its gradient is too, and W's, through the transpose, has W's
     strides before it reaches AccumulateGrad, as in torch."""

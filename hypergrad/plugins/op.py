@@ -138,6 +138,7 @@ class OpNode(Node):
     __slots__ = ("_saved", "needs_input_grad")
     op = None  # set on each generated subclass
     _non_differentiable = None
+    _refusal = None   # why this node cannot run its backward (Note [Complex gradients])
 
     def __init__(self):
         Node.__init__(self, (), sequence_nr=0)
@@ -173,6 +174,8 @@ class OpNode(Node):
 
     # --- running backward ---------------------------------------------------------------------
     def apply(self, grad_outputs):
+        if self._refusal is not None:
+            raise NotImplementedError(self._refusal)
         op = self.op
         if op.materialize_grads:
             for grad in grad_outputs:
@@ -330,9 +333,9 @@ def _build_apply(op):
                 arrays, out_dtype = _promote(arrays, promotion)
             if promotion is ALWAYS_BOOL:
                 out_dtype = _BOOL
-            elif opmath_number and out_dtype == _HALF:
-                arrays = [np.float32(v) if type(v) is float or type(v) is int else v
-                          for v in arrays]
+            elif opmath_number and out_dtype == _HALF and len(arrays) == 2 and (
+                    type(arrays[1]) is float or type(arrays[1]) is int):
+                arrays = [arrays[0], np.float32(arrays[1])]   # a second operand only, as torch
         # 3. Forward, with a node as ctx only if a gradient will be needed.
         record = needs_grad and differentiable and state.enabled
         if record:
@@ -557,8 +560,9 @@ def _connect(node, edge_inputs, tensors, arrays, outputs, results):
             output_nr += 1
         metadata = tuple(metadata)
     node._input_metadata = _interned_setdefault(metadata, metadata)
-    if any(type(a) is np.ndarray and a.dtype.kind == "c" for a in arrays) or any(
-            o.dtype.kind == "c" for o in outputs):
+    if any(o.dtype.kind == "c" for o in outputs) or any(
+            isinstance(t, Tensor) and t._requires_grad and t._data.dtype.kind == "c"
+            for t in edge_inputs):   # a complex constant, with no gradient, is no matter
         _refuse_complex_backward(node)
     if node._saved:
         _resolve_saved(node, tensors, arrays, outputs, results)
@@ -579,15 +583,10 @@ def _refuse_complex_backward(node):
         right, and a complex leaf may still require grad (an optimizer can update it from a
         `.grad` that was set by hand).
     """
-    name = node.name()
-
-    def apply(grad_outputs):
-        raise NotImplementedError(
-            f"{name}: HyperGrad does not differentiate operations on complex tensors yet (its "
-            "gradient formulas lack the conjugation PyTorch applies, so the gradient would be "
-            "wrong). Differentiate the real and imaginary parts as real tensors instead.")
-
-    node.apply = apply   # the instance's own apply, in front of the class's
+    node._refusal = (
+        f"{node.name()}: HyperGrad does not differentiate operations on complex tensors yet (its "
+        "gradient formulas lack the conjugation PyTorch applies, so the gradient would be "
+        "wrong). Differentiate the real and imaginary parts as real tensors instead.")
 
 
 # needs_input_grad of a two-input node, by which of its inputs has an edge
@@ -628,7 +627,7 @@ def _connect_output(node, tensors, arrays, out, result, n_edges):
     if kind in "fc":
         result._grad_fn = node
         result._requires_grad = True
-    if kind == "c" or arrays[0].dtype.kind == "c":
+    if kind == "c" or (arrays[0].dtype.kind == "c" and edge is not INVALID_EDGE):
         _refuse_complex_backward(node)
     if node._saved:
         _resolve_saved(node, tensors, arrays, (out,), (result,))
