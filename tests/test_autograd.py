@@ -2229,3 +2229,35 @@ def test_a_refusing_node_shows_no_extra_attribute_in_the_graph_view():
     x = hg.tensor([1 + 2j], requires_grad=True)
     names = [name for name, _ in node_attributes((x * x).grad_fn)]
     assert "apply" not in names and "_refusal" not in names
+
+
+def test_accumulating_in_place_spares_gradients_others_hold():
+    """The InputBuffer adds into a gradient in place only when it alone holds it (Note
+    [InputBuffer]); a retained, hooked or passed-on gradient keeps its value, as in torch."""
+    results = []
+    for L in (hg, torch):
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        mid = x * 3
+        mid.retain_grad()
+        kept = []
+        passthrough = mid + 0          # AddBackward0 hands the same gradient on
+        passthrough.register_hook(lambda g: kept.append(g))
+        total = passthrough
+        for k in range(1, 5):          # mid's buffer receives five gradients
+            total = total + mid * k
+        total.sum().backward()
+        results.append((x.grad.tolist(), mid.grad.tolist(), [g.tolist() for g in kept]))
+    assert results[0] == results[1]
+
+
+def test_accumulating_in_place_matches_torch_on_many_arrivals():
+    x_values = np.linspace(-1, 1, 1000)
+    grads = []
+    for L in (hg, torch):
+        x = L.tensor(x_values, requires_grad=True)
+        y = x * 1.0
+        for i in range(20):
+            y = y + x * float(i)
+        y.sum().backward()
+        grads.append(np.asarray(x.grad.tolist()))
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)

@@ -27,8 +27,11 @@ Note [Why count dependencies instead of sorting the graph]
 
 Note [InputBuffer]
     Where two paths meet (`y = x * x`, `z = a + a`) a node receives several gradients for the
-    same slot. The InputBuffer adds them: the first is moved in, later ones are added out of
-    place (never into a tensor some other node or the caller still holds).
+    same slot. The InputBuffer adds them: the first is moved in; a later one is added into the
+    buffer's gradient in place when nothing but the buffer holds that gradient (the same
+    reference-count test as node.py's Note [Stealing the gradient]; torch's
+    `InputBuffer::accumulate` asks the same of its tensors), and out of place otherwise, so
+    never into a tensor some other node, hook or the caller still holds.
 
 Note [Grad mode inside backward]
     The whole backward runs with grad mode set to `create_graph`. Backward formulas are
@@ -44,7 +47,7 @@ import numpy as np
 
 from .anomaly import _anomaly, warn_forward_trace
 from .grad_mode import _state
-from .node import AccumulateGrad, GraphRoot
+from .node import AccumulateGrad, GraphRoot, _sole_owner
 
 __all__ = ["Engine", "GraphTask", "get_default_engine"]
 
@@ -473,8 +476,13 @@ def input_buffer_add(buffer, index, grad):
     elif _state.enabled:
         buffer[index] = old + grad
     else:
-        # np.asarray: the sum of two 0-dim arrays is a numpy scalar, not an array
-        buffer[index] = Tensor._make(np.asarray(old._data + grad._data))
+        old = None   # the ownership test must count the buffer's reference alone
+        if _sole_owner(buffer, index):
+            total = buffer[index]._data
+            np.add(total, grad._data, out=total)
+        else:
+            # np.asarray: the sum of two 0-dim arrays is a numpy scalar, not an array
+            buffer[index] = Tensor._make(np.asarray(buffer[index]._data + grad._data))
 
 
 def check_nan(fn, outputs):

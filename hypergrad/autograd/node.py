@@ -299,18 +299,24 @@ class AccumulateGrad(Node):
         return "AccumulateGrad"
 
 
-def _reference_counts(buffer):
-    """References to the gradient in `buffer[0]` and to its array, as counted from here."""
-    gradient = buffer[0]
+def _reference_counts(buffer, index=0):
+    """References to the gradient in `buffer[index]` and to its array, as counted from here."""
+    gradient = buffer[index]
     return sys.getrefcount(gradient), sys.getrefcount(gradient._data)
+
+
+def _sole_owner(buffer, index=0):
+    """Is `buffer` all that holds the gradient in slot `index`, and that gradient all that
+    holds its memory? (Note [Stealing the gradient])"""
+    tensor_refs, array_refs = _reference_counts(buffer, index)
+    data = buffer[index]._data
+    return (tensor_refs <= _SOLE_OWNER[0] and array_refs <= _SOLE_OWNER[1]
+            and data.base is None and data.flags.writeable)
 
 
 def _can_steal(buffer, variable):
     """May `.grad` take this gradient's array instead of a copy? (Note [Stealing the gradient])"""
-    tensor_refs, array_refs = _reference_counts(buffer)
-    data = buffer[0]._data
-    return (tensor_refs <= _SOLE_OWNER[0] and array_refs <= _SOLE_OWNER[1]
-            and data.base is None and data.strides == variable._data.strides)
+    return _sole_owner(buffer) and buffer[0]._data.strides == variable._data.strides
 
 
 def _calibrate_sole_owner():
