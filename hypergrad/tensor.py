@@ -110,7 +110,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version_counter",
-                 "_base", "__dict__", "__weakref__")
+                 "_base", "_view_version", "__dict__", "__weakref__")
 
     # State most tensors never use lives in the instance dict once set; until then these
     # class defaults answer, so creating a tensor (once per operation) stays cheap.
@@ -250,6 +250,8 @@ class Tensor:
 
         Settable on leaves; only floating-point and complex tensors can require grad.
         """
+        if self._base is not None and _op_module.views_rebased[0]:
+            refresh_view_grad_fn(self)   # a view of a base changed in place since
         return self._requires_grad
 
     @requires_grad.setter
@@ -278,6 +280,8 @@ class Tensor:
     @property
     def grad_fn(self):
         """The Node that created this tensor (None for leaves)."""
+        if self._base is not None and _op_module.views_rebased[0]:
+            refresh_view_grad_fn(self)   # its base changed in place since it was made
         return self._grad_fn
 
     @property
@@ -730,6 +734,8 @@ class device:
 
 def gradient_edge(tensor):
     """Where the gradient for `tensor` must be sent (torch's `impl::gradient_edge`)."""
+    if tensor._base is not None and _op_module.views_rebased[0]:
+        refresh_view_grad_fn(tensor)
     fn = tensor._grad_fn
     if fn is not None:
         return (fn, tensor._output_nr)
@@ -961,4 +967,6 @@ from .autograd import engine as _engine, node as _node, saved as _saved  # noqa:
 _engine.Tensor = _node.Tensor = _saved.Tensor = _autograd.Tensor = Tensor
 _autograd.Size = Size
 _autograd.gradient_edge = gradient_edge
+from .autograd.copy_slices import refresh_view_grad_fn  # noqa: E402
+from .plugins import op as _op_module  # noqa: E402
 _node._SOLE_OWNER = _node._calibrate_sole_owner()

@@ -2844,7 +2844,7 @@ def _reshape_in_place(op, tensor, *args):
         tensor._grad_fn = node
         tensor._output_nr = 0
         tensor._requires_grad = True
-        if "_view_version" in tensor.__dict__:   # its new grad_fn is up to date
+        if tensor._base is not None:   # its new grad_fn is up to date
             tensor._view_version = tensor._version_counter.version
     return tensor
 

@@ -122,3 +122,61 @@ def test_direct_inplace_write_invalidates_a_saved_tensor():
             y.backward()
         messages.append(str(error.value).split(" Hint:")[0].replace("torch.", "hypergrad."))
     assert messages[0] == messages[1]
+
+
+# A view made *before* its base is changed in place, not through the view (torch's
+# VariableHooks::grad_fn regenerates the view's grad_fn from the base's new history).
+STALE_VIEW_PROGRAMS = {
+    "slice, base scaled": lambda L, x: _used_after(L, x, lambda m: m[1:], lambda m: m.mul_(5)),
+    "view, base through relu_": lambda L, x: _used_after(
+        L, x, lambda m: m.view(6), lambda m: m.relu_()),
+    "transpose, base shifted twice": lambda L, x: _used_after(
+        L, x, lambda m: m.t(), lambda m: (m.add_(1), m.mul_(3))),
+    "view of a view": lambda L, x: _used_after(
+        L, x, lambda m: m[0][1:], lambda m: m.sub_(m.detach() * 2)),
+}
+
+
+def _used_after(L, x, make_view, change):
+    m = x * 1
+    v = make_view(m)
+    change(m)
+    weights = L.arange(float(v.numel()), dtype=L.float64).reshape(v.shape)
+    (v * weights).sum().backward()
+    return x.grad.tolist(), v.grad_fn.name(), v.requires_grad
+
+
+@pytest.mark.parametrize("program", STALE_VIEW_PROGRAMS.values(), ids=STALE_VIEW_PROGRAMS.keys())
+def test_a_view_made_before_its_base_changed_in_place(program):
+    outcomes = []
+    for L in (hg, torch):
+        x = L.tensor([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]], dtype=L.float64, requires_grad=True)
+        outcomes.append(program(L, x))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_view_of_a_base_that_starts_requiring_grad_in_place():
+    outcomes = []
+    for L in (hg, torch):
+        base = L.zeros(3)
+        view = base[:2]
+        x = L.ones(3, requires_grad=True)
+        base.add_(x)
+        outcome = [view.requires_grad, view.grad_fn.name()]
+        (view * 2).sum().backward()
+        outcomes.append(outcome + [x.grad.tolist()])
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_retained_base_keeps_the_gradient_of_its_new_value():
+    """`a.retain_grad()`, then a view of `a` changed in place: `a.grad` is the gradient of the
+    new `a` (the hook moves to the CopySlices grad_fn), as in torch."""
+    grads = []
+    for L in (hg, torch):
+        x = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        a = x * 1
+        a.retain_grad()
+        a[:2].mul_(2)
+        (a * L.arange(4.0)).sum().backward()
+        grads.append((a.grad.tolist(), x.grad.tolist()))
+    assert grads[0] == grads[1]

@@ -18,6 +18,10 @@ Note [In-place on a view rewrites the base's history]
     The view itself gets a fresh grad_fn that reads its region out of the base's new history
     (`AsStridedBackward0`), and so does any other view of the base used after the change: a
     view notices that its base's version moved since its grad_fn was made and regenerates it.
+    The same holds when the base itself is changed in place (`v = m[1:]; m.mul_(5)`): `v`'s
+    old grad_fn reads the old `m`, so using `v` afterwards regenerates it from `m`'s new
+    history. A base with `retain_grad()` moves its hook to the CopySlices, as a tensor changed
+    in place does, so its `.grad` is the gradient of its new value.
 
 HyperGrad describes a view's region by the positions (in row-major order) of its elements in
 the base, so regions are gathered and scattered with index arrays.
@@ -138,18 +142,25 @@ def rebase_view_history(view, node):
     positions = view_positions(view._data, base._data)
     copy_slices = CopySlices(gradient_edge(base), node, positions,
                              (base._data.shape, base._data.dtype))
+    retains_grad = base._retains_grad
+    if retains_grad:   # as for the view itself: the retains-grad hook moves to the new grad_fn
+        base._grad_fn._retains_grad_hooks.pop(base._output_nr, None)
+        base._retains_grad = False
     base._grad_fn = copy_slices
     base._output_nr = 0
     base._requires_grad = True
     op.views_rebased[0] = True
+    if retains_grad:
+        base.retain_grad()
     _regenerate(view, positions)
 
 
 def refresh_view_grad_fn(view):
-    """A view whose base changed in place since its grad_fn was made reads from the new base."""
+    """A view whose base changed in place since its grad_fn was made reads from the new base
+    (torch's `VariableHooks::grad_fn`): through one of its views (the base's grad_fn is then a
+    CopySlices) or directly (`m.mul_(5)` after `v = m[1:]`)."""
     base = view._base
-    if type(base._grad_fn) is CopySlices and view._grad_fn is not None and \
-            view.__dict__.get("_view_version") != view._version_counter.version:
+    if view._view_version != view._version_counter.version and base._requires_grad:
         _regenerate(view, view_positions(view._data, base._data))
 
 

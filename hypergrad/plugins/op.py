@@ -647,12 +647,11 @@ def _share_view(base, results):
         if data.base is owner or data.size == 0 or np.may_share_memory(data, base_data):
             result._version_counter = base._version_counter
             result._base = root
-            if views_rebased[0]:
-                result._view_version = base._version_counter.version
+            result._view_version = base._version_counter.version
 
 
-# True once any in-place op on a view has rewritten a base's history (autograd/copy_slices.py);
-# until then no view can be stale and `_connect` skips the check.
+# True once any recorded in-place op has changed a tensor's history (on a view, its base's too:
+# autograd/copy_slices.py); until then no view can be stale and `_connect` skips the check.
 views_rebased = [False]
 
 
@@ -755,6 +754,7 @@ def write_inplace(self, result):
                            f"({error}); clone() it first") from None
     self._version_counter.bump()
     if node is not None:
+        views_rebased[0] = True   # views of this tensor made earlier now read stale history
         retains_grad = self._retains_grad
         if retains_grad:  # torch moves the retains-grad hook to the new grad_fn
             self._grad_fn._retains_grad_hooks.pop(self._output_nr, None)
