@@ -119,6 +119,7 @@ class Tensor:
     _hooks = None
     _post_acc_hooks = None
     _retains_grad = False
+    _creation_meta = None   # "no_grad" or "multiple" for views torch forbids changing in place
 
     # numpy must hand binary operators back to us (np.float64(2) * t is a Tensor)
     __array_ufunc__ = None

@@ -123,6 +123,7 @@ def test_a_float16_result_dtype_rounds_the_input_first_as_torch(dtype, reduction
 def test_a_python_number_first_is_rounded_to_float16_as_torch(op):
     """torch computes in float32 only with the number second; first, it is rounded first."""
     values = np.array([1.1, -7.7, 9.9], np.float16)
-    same_bits(getattr(hg, op)(0.3, hg.tensor(values)), getattr(torch, op)(0.3, torch.tensor(values)))
+    same_bits(getattr(hg, op)(0.3, hg.tensor(values)),
+              getattr(torch, op)(0.3, torch.tensor(values)))
     same_bits(0.3 * hg.tensor(values), 0.3 * torch.tensor(values))   # __rmul__: number second
     same_bits(0.3 / hg.tensor(values), 0.3 / torch.tensor(values))

@@ -180,3 +180,57 @@ def test_a_retained_base_keeps_the_gradient_of_its_new_value():
         (a * L.arange(4.0)).sum().backward()
         grads.append((a.grad.tolist(), x.grad.tolist()))
     assert grads[0] == grads[1]
+
+
+def _no_grad_view(L, m):
+    with L.no_grad():
+        return m[:2]
+
+
+FORBIDDEN_VIEW_CHANGES = {
+    "view made in no_grad": lambda L, m: _no_grad_view(L, m).mul_(2),
+    "view of a no_grad view": lambda L, m: _no_grad_view(L, m)[:1].add_(1),
+    "split output": lambda L, m: m.split(2)[1].mul_(2),
+    "chunk output": lambda L, m: m.chunk(2)[0].sub_(1),
+    "unbind output": lambda L, m: m.unbind(0)[2].mul_(2),
+}
+
+
+@pytest.mark.parametrize("change", FORBIDDEN_VIEW_CHANGES.values(),
+                         ids=FORBIDDEN_VIEW_CHANGES.keys())
+def test_views_torch_forbids_changing_in_place(change):
+    """torch's CreationMeta: the change could not be recorded, so it is an error (before,
+    HyperGrad changed the values and left the change out of the gradient)."""
+    messages = []
+    for L in (hg, torch):
+        m = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) * 1
+        with pytest.raises(RuntimeError) as info:
+            change(L, m)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_views_changed_in_place_inside_no_grad_or_of_plain_tensors_are_fine():
+    results = []
+    for L in (hg, torch):
+        x = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        m = x * 1
+        with L.no_grad():
+            m[:2].mul_(2)
+        plain = L.ones(3)
+        with L.no_grad():
+            view = plain[:2]
+        view.mul_(2)
+        m.sum().backward()
+        results.append((m.tolist(), plain.tolist(), x.grad.tolist()))
+    assert results[0] == results[1]
+
+
+def test_a_view_of_a_split_output_is_forbidden_too():
+    messages = []
+    for L in (hg, torch):
+        m = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) * 1
+        with pytest.raises(RuntimeError) as info:
+            m.split(2)[0][:1].mul_(2)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

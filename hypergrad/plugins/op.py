@@ -59,6 +59,7 @@ Note [The common call]
 from __future__ import annotations
 
 import inspect
+import re
 
 import numpy as np
 
@@ -360,7 +361,7 @@ def _build_apply(op):
                 out = _as_output_array(ctx, out, out_dtype, record)
             result = make(out)
             if is_view:
-                _share_view(tensors[0], (result,))
+                _share_view(tensors[0], (result,), node_class)
             if record:
                 _connect(ctx, tensors if edge_positions is None else
                          [tensors[i] for i in edge_positions], tensors, arrays, (out,), (result,))
@@ -381,7 +382,7 @@ def _wrap_outputs(ctx, out, out_dtype, record, view_base, edge_inputs, tensors, 
                     else _as_output_array(ctx, o, out_dtype, record) for o in out)
     results = tuple(Tensor._make(o) for o in outputs)
     if view_base is not None:
-        _share_view(view_base, results)
+        _share_view(view_base, results, type(ctx) if record else None)
     if record:
         _connect(ctx, edge_inputs, tensors, arrays, outputs, results)
     return results
@@ -468,7 +469,7 @@ def _build_common_apply(op, generic):
             out = _as_output_array(ctx, out, out_dtype, record)
         result = make(out)
         if is_view:
-            _share_view(a, (result,))
+            _share_view(a, (result,), node_class)
         if record:
             if binary:
                 _connect_output(ctx, (a, b), (data, other), out, result, n_edges)
@@ -633,13 +634,21 @@ def _connect_output(node, tensors, arrays, out, result, n_edges):
         _resolve_saved(node, tensors, arrays, (out,), (result,))
 
 
-def _share_view(base, results):
+def _share_view(base, results, node_class=None):
     """A view op's outputs share the base's memory, so they share its version counter."""
     if not isinstance(base, Tensor):
         return
     root = base._base if base._base is not None else base
     base_data = base._data
     owner = base_data if base_data.base is None else base_data.base
+    # torch's CreationMeta: views that may not be changed in place later (see inplace_variant)
+    meta = base._creation_meta
+    if meta is None:
+        if base._requires_grad:
+            meta = "no_grad" if not _state.enabled else "multiple" if len(results) > 1 else None
+    elif meta != "multiple":   # a view of a view made in no_grad mode: torch names this op
+        meta = ("view of no_grad", re.sub(r"Backward\d*$", "", node_class.__name__)
+                if node_class is not None else "a view op")
     for result in results:
         data = result._data
         # numpy gives a view the array that owns the memory as its `base`; anything else (a
@@ -648,6 +657,8 @@ def _share_view(base, results):
             result._version_counter = base._version_counter
             result._base = root
             result._view_version = base._version_counter.version
+            if meta is not None:
+                result._creation_meta = meta
 
 
 # True once any recorded in-place op has changed a tensor's history (on a view, its base's too:
@@ -674,6 +685,8 @@ def inplace_variant(function, name, ufunc=None):
     """
 
     def inplace(self, *args, **kwargs):
+        if self._creation_meta is not None and state_enabled():
+            _refuse_view_inplace(self)
         if ufunc is not None and len(args) == 1 and not kwargs and \
                 _writes_directly(ufunc, self, args[0]):
             return self
@@ -691,6 +704,30 @@ def inplace_variant(function, name, ufunc=None):
     inplace.__name__ = name
     inplace.__doc__ = f"In-place version of `{function.__name__}`; returns self."
     return inplace
+
+
+def _refuse_view_inplace(view):
+    """torch's errors for changing in place a view it cannot record the change of: one made
+    in no_grad mode (whose graph would miss the change), or one of several views an op
+    returned (split, chunk, unbind: one CopySlices cannot describe them all)."""
+    meta = view._creation_meta
+    advice = ("Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+              "clarify your code by moving both the view and the inplace either both inside the "
+              "no_grad block (if you don't want the inplace to be tracked) or both outside (if "
+              "you want the inplace to be tracked).")
+    if meta == "no_grad":
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
+                           f"with grad mode enabled. {advice}")
+    if type(meta) is tuple:
+        raise RuntimeError(f"Output {view._output_nr} of {meta[1]} is a view of a view which was "
+                           "created in no_grad mode and is being modified inplace with grad "
+                           f"mode enabled. {advice}")
+    name = re.sub(r"Backward\d*$", "", view._grad_fn.name()) if view._grad_fn else "a view op"
+    raise RuntimeError(
+        f"Output {view._output_nr} of {name} is a view and is being modified inplace. This "
+        "view is the output of a function that returns multiple views. Such functions do not "
+        "allow the output views to be modified inplace. You should replace the inplace "
+        "operation by an out-of-place one.")
 
 
 def state_enabled():
