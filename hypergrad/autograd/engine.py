@@ -419,11 +419,8 @@ def _fixed_gradient(fn, grads, next_fn, input_nr, grad):
     """
     shape, dtype = next_fn._input_metadata[input_nr]
     data = grad._data
-    if data.ndim > len(shape) and data.shape[data.ndim - len(shape):] == shape and \
-            data.dtype == dtype and not _state.enabled:
-        # a gradient broadcast over leading dims (a bias's): its sum over them is the fix
-        return Tensor._make(np.asarray(
-            np.add.reduce(data, axis=tuple(range(data.ndim - len(shape)))), order="C"))
+    if data.dtype == dtype and _is_expandable_to(shape, data.shape):
+        return sum_to(grad, shape)   # a broadcast gradient (a bias's): summed, no error to word
     for index, (edge, other) in enumerate(zip(fn.next_edges, grads)):
         if other is grad and edge[0] is next_fn and edge[1] == input_nr:
             break
